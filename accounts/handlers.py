@@ -1,0 +1,1 @@
+"""Subscribers of accounts to other modules' events."""

@@ -1,0 +1,5 @@
+"""Development: SQLite file under var/, DEBUG on, inline bus."""
+
+from .base import *  # noqa: F403
+
+DEBUG = True

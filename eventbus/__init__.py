@@ -1,0 +1,47 @@
+"""eventbus: typed, versioned events over a transactional outbox, delivered through blinker.
+
+    from eventbus import Event, publish, subscriber
+
+Publish inside ``transaction.atomic()``; subscribe plain functions in ``<module>/handlers.py``.
+"""
+
+from eventbus.context import correlation_scope, current_correlation_id, current_envelope
+from eventbus.envelope import Envelope
+from eventbus.events import Event, event_class, registered_events
+from eventbus.exceptions import (
+    DoNotRetry,
+    EventBusError,
+    EventDefinitionError,
+    NotInTransactionError,
+    SubscriptionError,
+    UnknownEventError,
+)
+from eventbus.subscriptions import subscriber
+
+__all__ = [
+    "DoNotRetry",
+    "Envelope",
+    "Event",
+    "EventBusError",
+    "EventDefinitionError",
+    "NotInTransactionError",
+    "SubscriptionError",
+    "UnknownEventError",
+    "correlation_scope",
+    "current_correlation_id",
+    "current_envelope",
+    "event_class",
+    "publish",
+    "registered_events",
+    "subscriber",
+]
+
+
+def __getattr__(name: str) -> object:
+    # publish() needs the models, which need the app registry; import it on first use so
+    # that `from eventbus import Event` works in an events module imported before setup.
+    if name == "publish":
+        from eventbus.publishing import publish
+
+        return publish
+    raise AttributeError(f"module 'eventbus' has no attribute {name!r}")

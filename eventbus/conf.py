@@ -1,0 +1,71 @@
+"""The EVENTBUS setting, read through one object that holds the defaults and reloads on change.
+
+    EVENTBUS = {
+        "DELIVERY": "inline",          # "inline": dispatch after commit in the publishing process
+        "MAX_ATTEMPTS": 8,             # attempts per (event, handler) before a dead letter
+        "RETRY_BASE_SECONDS": 2.0,     # first retry delay; doubles on every attempt
+        "RETRY_MAX_SECONDS": 3600.0,   # cap on one delay
+        "RETRY_JITTER": 0.2,           # +/- fraction of randomness on each delay
+        "PRODUCER": None,              # override the producer module recorded in envelopes
+    }
+"""
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+DELIVERY_MODES = ("inline", "worker")
+
+
+@dataclass(frozen=True)
+class BusSettings:
+    DELIVERY: str = "inline"
+    MAX_ATTEMPTS: int = 8
+    RETRY_BASE_SECONDS: float = 2.0
+    RETRY_MAX_SECONDS: float = 3600.0
+    RETRY_JITTER: float = 0.2
+
+
+def _load() -> BusSettings:
+    user: dict[str, Any] = dict(getattr(settings, "EVENTBUS", {}) or {})
+    known = {f.name for f in fields(BusSettings)}
+    unknown = sorted(set(user) - known)
+    if unknown:
+        raise ImproperlyConfigured(
+            f"EVENTBUS has unknown keys {unknown}; the known keys are {sorted(known)}."
+        )
+    loaded = BusSettings(**user)
+    if loaded.DELIVERY not in DELIVERY_MODES:
+        raise ImproperlyConfigured(
+            f"EVENTBUS['DELIVERY'] is {loaded.DELIVERY!r}; use one of {list(DELIVERY_MODES)}."
+        )
+    if loaded.MAX_ATTEMPTS < 1:
+        raise ImproperlyConfigured("EVENTBUS['MAX_ATTEMPTS'] must be at least 1.")
+    return loaded
+
+
+class _LazySettings:
+    """Attribute access reads the current EVENTBUS, cached until the setting changes."""
+
+    _cached: BusSettings | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._cached is None:
+            self._cached = _load()
+        return getattr(self._cached, name)
+
+    def reload(self) -> None:
+        self._cached = None
+
+
+bus_settings = _LazySettings()
+
+
+@receiver(setting_changed)
+def _reload_on_change(*, setting: str, **kwargs: Any) -> None:
+    if setting == "EVENTBUS":
+        bus_settings.reload()

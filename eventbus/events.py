@@ -1,0 +1,88 @@
+"""Typed, versioned events: the Event base class and the registry of event classes."""
+
+import re
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from eventbus.exceptions import EventDefinitionError, UnknownEventError
+
+EVENT_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+
+_registry: dict[tuple[str, int], type["Event"]] = {}
+
+
+class Event(BaseModel):
+    """An immutable event: subclass it, set ``event_name`` and ``event_version``, add fields.
+
+        class OrderPlaced(Event):
+            event_name = "orders.order_placed"
+            event_version = 1
+            order_id: int
+
+    The class is registered when it is defined; a second class with the same name and
+    version raises EventDefinitionError at import time, so the clash fails start-up.
+    Payload fields must be plain values (numbers, strings, Decimal, datetimes, UUIDs,
+    lists and nested models of those): they travel as JSON.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_name: ClassVar[str]
+    event_version: ClassVar[int] = 1
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if "event_name" not in cls.__dict__:
+            return  # an abstract intermediate base
+        _register(cls)
+
+    @classmethod
+    def producer(cls) -> str:
+        """The module that owns the event: the part of the name before the dot."""
+        return cls.event_name.split(".", 1)[0]
+
+    def payload(self) -> dict[str, Any]:
+        """The fields as JSON-ready plain values."""
+        return self.model_dump(mode="json")
+
+
+def _register(cls: type[Event]) -> None:
+    name, version = cls.event_name, cls.event_version
+    if not isinstance(name, str) or not EVENT_NAME_PATTERN.match(name):
+        raise EventDefinitionError(
+            f"{cls.__qualname__}.event_name is {name!r}; use '<module>.<entity>_<past_verb>', "
+            "e.g. 'orders.order_placed'."
+        )
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise EventDefinitionError(
+            f"{cls.__qualname__}.event_version is {version!r}; use a positive integer."
+        )
+    existing = _registry.get((name, version))
+    if existing is not None and _qualified(existing) != _qualified(cls):
+        raise EventDefinitionError(
+            f"Event {name!r} version {version} is defined twice: by {_qualified(existing)} "
+            f"and by {_qualified(cls)}. Bump the version of the new one."
+        )
+    _registry[(name, version)] = cls
+
+
+def _qualified(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def event_class(name: str, version: int) -> type[Event]:
+    """The class registered for (name, version); raises UnknownEventError if there is none."""
+    try:
+        return _registry[(name, version)]
+    except KeyError:
+        known = sorted({n for n, _ in _registry})
+        raise UnknownEventError(
+            f"No event class is registered for {name!r} version {version}. Known events: {known}."
+        ) from None
+
+
+def registered_events() -> list[type[Event]]:
+    """Every registered event class, sorted by name then version."""
+    return [_registry[key] for key in sorted(_registry)]

@@ -1,0 +1,25 @@
+"""The bus's exceptions: one root, EventBusError, and small specific subclasses."""
+
+
+class EventBusError(Exception):
+    """Root of every error the event bus raises."""
+
+
+class NotInTransactionError(EventBusError):
+    """publish() was called outside transaction.atomic(); the event would not be atomic."""
+
+
+class EventDefinitionError(EventBusError):
+    """An event class is malformed: bad name, missing version, or a duplicate (name, version)."""
+
+
+class UnknownEventError(EventBusError):
+    """No event class is registered for a (name, version) found in a message or a subscription."""
+
+
+class SubscriptionError(EventBusError):
+    """A handler was subscribed twice or to something that is not an event class."""
+
+
+class DoNotRetry(EventBusError):  # noqa: N818 - read as an instruction inside handlers
+    """Raise from a handler for bad data: the delivery goes straight to the dead letters."""

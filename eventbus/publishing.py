@@ -1,0 +1,68 @@
+"""publish(): write an event to the outbox in the caller's transaction, dispatch after commit."""
+
+from collections.abc import Callable
+from functools import partial
+
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.utils import timezone
+
+from eventbus import store
+from eventbus.conf import bus_settings
+from eventbus.context import current_correlation_id, current_envelope, new_correlation_id
+from eventbus.dispatch import deliver_new
+from eventbus.envelope import Envelope
+from eventbus.events import Event
+from eventbus.exceptions import EventDefinitionError, NotInTransactionError
+from eventbus.ids import uuid7
+from eventbus.subscriptions import subscriptions_for
+
+PublishObserver = Callable[[Envelope, Event], None]
+_observers: list[PublishObserver] = []
+
+
+def publish(event: Event, *, using: str = DEFAULT_DB_ALIAS) -> Envelope:
+    """Publish ``event`` as part of the current transaction and return its envelope.
+
+    Must be called inside ``transaction.atomic()`` (on the ``using`` database): the outbox
+    row is written in that transaction, so a rollback publishes nothing. Raises
+    NotInTransactionError otherwise. In inline mode each subscriber runs after the commit,
+    in its own transaction; its failure is recorded and never raised here.
+    """
+    connection = connections[using]
+    if not connection.in_atomic_block:
+        raise NotInTransactionError(
+            f"publish({type(event).__name__}) was called outside a transaction. Wrap the "
+            "state change and the publish() call in `with transaction.atomic():` so that "
+            "both commit or neither does."
+        )
+    if "event_name" not in vars(type(event)):
+        raise EventDefinitionError(f"{type(event).__name__} has no event_name; it cannot be published.")
+    parent = current_envelope()
+    envelope = Envelope(
+        event_id=uuid7(),
+        name=event.event_name,
+        version=event.event_version,
+        occurred_at=timezone.now(),
+        producer=event.producer(),
+        correlation_id=current_correlation_id() or new_correlation_id(),
+        causation_id=parent.event_id if parent is not None else None,
+        payload=event.payload(),
+    )
+    has_subscribers = bool(subscriptions_for(envelope.name))
+    inline = bus_settings.DELIVERY == "inline"
+    store.insert_message(envelope, dispatched=not has_subscribers, using=using)
+    for observer in _observers:
+        observer(envelope, event)
+    if has_subscribers and inline:
+        transaction.on_commit(partial(deliver_new, envelope, event, using=using), using=using)
+    return envelope
+
+
+def add_publish_observer(observer: PublishObserver) -> None:
+    """Call ``observer(envelope, event)`` on every publish (test capture, tracing)."""
+    _observers.append(observer)
+
+
+def remove_publish_observer(observer: PublishObserver) -> None:
+    if observer in _observers:
+        _observers.remove(observer)

@@ -1,0 +1,121 @@
+"""The hot-path SQL of the bus: writing outbox rows and recording a handler's success.
+
+These run on every publish and every delivery, so they are written as single raw
+statements (values prepared by the model fields, so every backend stores them as the ORM
+would). Everything that is not on the hot path uses the ORM.
+"""
+
+from datetime import datetime
+from functools import cache
+
+from django.db import connections
+from django.utils import timezone
+
+from eventbus.envelope import Envelope
+from eventbus.models import Delivery, OutboxMessage
+
+_OUTBOX_COLUMNS = (
+    "id",
+    "name",
+    "version",
+    "occurred_at",
+    "producer",
+    "correlation_id",
+    "causation_id",
+    "payload",
+    "dispatched_at",
+)
+
+
+@cache
+def _insert_message_sql(vendor: str) -> str:
+    meta = OutboxMessage._meta
+    columns = ", ".join(meta.get_field(name).column for name in _OUTBOX_COLUMNS)
+    marks = ", ".join(["%s"] * len(_OUTBOX_COLUMNS))
+    return f"INSERT INTO {meta.db_table} ({columns}) VALUES ({marks})"
+
+
+def insert_message(envelope: Envelope, *, dispatched: bool, using: str) -> None:
+    """Insert the envelope's outbox row in the caller's transaction.
+
+    ``dispatched`` marks it done at once (an event nobody subscribes to in this process).
+    """
+    connection = connections[using]
+    meta = OutboxMessage._meta
+    values = {
+        "id": envelope.event_id,
+        "name": envelope.name,
+        "version": envelope.version,
+        "occurred_at": envelope.occurred_at,
+        "producer": envelope.producer,
+        "correlation_id": envelope.correlation_id,
+        "causation_id": envelope.causation_id,
+        "payload": envelope.payload,
+        "dispatched_at": envelope.occurred_at if dispatched else None,
+    }
+    params = [
+        meta.get_field(name).get_db_prep_save(values[name], connection)
+        for name in _OUTBOX_COLUMNS
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_message_sql(connection.vendor), params)
+
+
+@cache
+def _success_sql(vendor: str, mark_dispatched: bool) -> list[str]:
+    delivery = Delivery._meta.db_table
+    outbox = OutboxMessage._meta.db_table
+    insert_columns = (
+        "message_id, handler, status, attempts, last_error, last_traceback, "
+        "next_attempt_at, created_at, updated_at"
+    )
+    update = f"UPDATE {outbox} SET dispatched_at = %s WHERE id = %s"
+    if vendor == "postgresql":
+        # One round trip: the handler's commit need not wait for its fsync (the outbox row
+        # is durable already, so a lost commit is redelivered), and the outbox row is
+        # marked dispatched in the same statement when this was its last handler.
+        ctes = ["_async AS (SELECT set_config('synchronous_commit', 'off', true))"]
+        if mark_dispatched:
+            ctes.append(f"_dispatched AS ({update})")
+        return [
+            f"WITH {', '.join(ctes)} INSERT INTO {delivery} ({insert_columns}) "
+            "SELECT %s, %s, 'succeeded', %s, '', '', NULL, %s, %s FROM _async"
+        ]
+    statements = [
+        f"INSERT INTO {delivery} ({insert_columns}) "
+        "VALUES (%s, %s, 'succeeded', %s, '', '', NULL, %s, %s)"
+    ]
+    if mark_dispatched:
+        statements.append(update)
+    return statements
+
+
+def record_first_success(
+    envelope: Envelope, handler_id: str, *, mark_dispatched: bool, using: str
+) -> None:
+    """Record that a handler applied an event on its first attempt, in the handler's transaction.
+
+    Raises IntegrityError when a delivery row exists already (another process delivered it):
+    the caller's transaction must then roll back so the effect is not applied twice.
+    """
+    connection = connections[using]
+    now = timezone.now()
+    message_id = OutboxMessage._meta.pk.get_db_prep_save(envelope.event_id, connection)
+    now_db = Delivery._meta.get_field("created_at").get_db_prep_save(now, connection)
+    insert_params = [message_id, handler_id, 1, now_db, now_db]
+    statements = _success_sql(connection.vendor, mark_dispatched)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            params = ([now_db, message_id] if mark_dispatched else []) + insert_params
+            cursor.execute(statements[0], params)
+            return
+        cursor.execute(statements[0], insert_params)
+        if mark_dispatched:
+            cursor.execute(statements[1], [now_db, message_id])
+
+
+def mark_dispatched(event_id: object, *, using: str, at: datetime | None = None) -> None:
+    """Mark an outbox row as having a delivery record for every subscriber."""
+    OutboxMessage.objects.using(using).filter(pk=event_id, dispatched_at__isnull=True).update(
+        dispatched_at=at or timezone.now()
+    )

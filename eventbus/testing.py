@@ -1,0 +1,67 @@
+"""Test helpers shipped with the bus: capture published events and assert on them.
+
+Enable the fixtures in a project's conftest.py with ``pytest_plugins = ["eventbus.testing"]``.
+
+    def test_places_order(published_events):
+        order_place(...)
+        assert published_events.names() == ["orders.order_placed"]
+        (placed,) = published_events.of(OrderPlaced)
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import pytest
+
+from eventbus.envelope import Envelope
+from eventbus.events import Event
+
+E = TypeVar("E", bound=Event)
+
+
+class PublishedEvents:
+    """What was published while capturing, in order (rolled-back publishes included:
+    check the outbox table when you need to know what committed)."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[Envelope] = []
+        self.events: list[Event] = []
+
+    def _record(self, envelope: Envelope, event: Event) -> None:
+        self.envelopes.append(envelope)
+        self.events.append(event)
+
+    def names(self) -> list[str]:
+        return [e.name for e in self.envelopes]
+
+    def of(self, event_type: type[E]) -> list[E]:
+        """The captured events of one class, in publish order."""
+        return [e for e in self.events if type(e) is event_type]  # type: ignore[misc]
+
+    def clear(self) -> None:
+        self.envelopes.clear()
+        self.events.clear()
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+
+@contextmanager
+def capture_published() -> Iterator[PublishedEvents]:
+    """Capture every event published inside the block."""
+    from eventbus.publishing import add_publish_observer, remove_publish_observer
+
+    captured = PublishedEvents()
+    add_publish_observer(captured._record)
+    try:
+        yield captured
+    finally:
+        remove_publish_observer(captured._record)
+
+
+@pytest.fixture
+def published_events() -> Iterator[PublishedEvents]:
+    """Every event published during the test, in order."""
+    with capture_published() as captured:
+        yield captured

@@ -1,0 +1,1 @@
+"""Subscribers of orders to other modules' events."""
