@@ -7,7 +7,7 @@ Publish inside ``transaction.atomic()``; subscribe plain functions in ``<module>
 
 from eventbus.context import correlation_scope, current_correlation_id, current_envelope
 from eventbus.envelope import Envelope
-from eventbus.events import Event, event_class, registered_events
+from eventbus.events import Event, Payload, event_class, registered_events
 from eventbus.exceptions import (
     DoNotRetry,
     EventBusError,
@@ -25,6 +25,7 @@ __all__ = [
     "EventBusError",
     "EventDefinitionError",
     "NotInTransactionError",
+    "Payload",
     "SubscriptionError",
     "UnknownEventError",
     "correlation_scope",

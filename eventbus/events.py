@@ -12,6 +12,12 @@ EVENT_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 _registry: dict[tuple[str, int], type["Event"]] = {}
 
 
+class Payload(BaseModel):
+    """A nested value inside an event (an order line, an address): frozen, no extra fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
 class Event(BaseModel):
     """An immutable event: subclass it, set ``event_name`` and ``event_version``, add fields.
 
