@@ -1,0 +1,7 @@
+"""URLs of the orders API (mounted at /api/orders/)."""
+
+from django.urls import path
+
+app_name = "orders"
+
+urlpatterns: list = []
