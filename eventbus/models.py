@@ -44,6 +44,7 @@ class Delivery(models.Model):
         SUCCEEDED = "succeeded"
         FAILED = "failed"
         DEAD = "dead"
+        DISCARDED = "discarded"
 
     message = models.ForeignKey(OutboxMessage, on_delete=models.CASCADE, related_name="deliveries")
     handler = models.CharField(max_length=255)

@@ -1,0 +1,102 @@
+"""Admin for the bus tables: outbox messages, deliveries, and dead letters with retry actions."""
+
+import json
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from eventbus import operations
+from eventbus.models import DeadLetter, Delivery, OutboxMessage
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Bus rows are written by the bus; the admin shows them and acts through operations."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class DeliveryInline(admin.TabularInline):
+    model = Delivery
+    fields = ("handler", "status", "attempts", "last_error", "next_attempt_at", "updated_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    list_display = ("id", "name", "version", "producer", "occurred_at", "dispatched_at", "correlation_id")
+    list_filter = ("name", "producer", ("dispatched_at", admin.EmptyFieldListFilter))
+    search_fields = ("=id", "=correlation_id", "=causation_id", "name")
+    date_hierarchy = "occurred_at"
+    readonly_fields = (
+        "id", "name", "version", "producer", "occurred_at", "dispatched_at",
+        "correlation_id", "causation_id", "pretty_payload",
+    )
+    exclude = ("payload",)
+    inlines = [DeliveryInline]
+
+    @admin.display(description="payload")
+    def pretty_payload(self, obj: OutboxMessage) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2, sort_keys=True))
+
+
+class DeliveryAdminBase(ReadOnlyAdmin):
+    list_display = ("message_id", "event_name", "handler", "status", "attempts", "next_attempt_at", "updated_at")
+    list_filter = ("status", "handler", "message__name")
+    search_fields = ("=message__id", "=message__correlation_id", "handler")
+    list_select_related = ("message",)
+    readonly_fields = (
+        "message", "handler", "status", "attempts", "next_attempt_at", "created_at",
+        "updated_at", "last_error", "traceback",
+    )
+    exclude = ("last_traceback",)
+    actions = ("retry_now",)
+
+    @admin.display(description="event", ordering="message__name")
+    def event_name(self, obj: Delivery) -> str:
+        return obj.message.name
+
+    @admin.display(description="last traceback")
+    def traceback(self, obj: Delivery) -> str:
+        return format_html("<pre>{}</pre>", obj.last_traceback)
+
+    @admin.action(description="Retry the selected deliveries now")
+    def retry_now(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        outcomes = operations.retry_deliveries(queryset.values_list("pk", flat=True), force=True)
+        succeeded = sum(1 for o in outcomes if o.status == Delivery.Status.SUCCEEDED)
+        failed = len(outcomes) - succeeded
+        self.message_user(request, f"Retried {len(outcomes)}: {succeeded} succeeded, {failed} failed.",
+                          messages.SUCCESS if not failed else messages.WARNING)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(DeliveryAdminBase):
+    pass
+
+
+@admin.register(DeadLetter)
+class DeadLetterAdmin(DeliveryAdminBase):
+    list_filter = ("handler", "message__name")
+    actions = ("retry_now", "discard")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Delivery]:
+        return super().get_queryset(request).filter(status=Delivery.Status.DEAD)
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.action(description="Discard the selected dead letters (kept on record, never retried)")
+    def discard(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        count = operations.discard_dead_letters(queryset.values_list("pk", flat=True))
+        self.message_user(request, f"Discarded {count} dead letter(s).", messages.SUCCESS)

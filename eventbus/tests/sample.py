@@ -1,0 +1,18 @@
+"""Events and a recorder used by the bus's own tests (a module of no project's)."""
+
+from eventbus import Event
+
+
+class ThingHappened(Event):
+    event_name = "samples.thing_happened"
+    event_version = 1
+
+    thing_id: int
+    label: str = ""
+
+
+class OtherThingHappened(Event):
+    event_name = "samples.other_thing_happened"
+    event_version = 1
+
+    thing_id: int
