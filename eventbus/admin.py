@@ -35,13 +35,28 @@ class DeliveryInline(admin.TabularInline):
 
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(ReadOnlyAdmin):
-    list_display = ("id", "name", "version", "producer", "occurred_at", "dispatched_at", "correlation_id")
+    list_display = (
+        "id",
+        "name",
+        "version",
+        "producer",
+        "occurred_at",
+        "dispatched_at",
+        "correlation_id",
+    )
     list_filter = ("name", "producer", ("dispatched_at", admin.EmptyFieldListFilter))
     search_fields = ("=id", "=correlation_id", "=causation_id", "name")
     date_hierarchy = "occurred_at"
     readonly_fields = (
-        "id", "name", "version", "producer", "occurred_at", "dispatched_at",
-        "correlation_id", "causation_id", "pretty_payload",
+        "id",
+        "name",
+        "version",
+        "producer",
+        "occurred_at",
+        "dispatched_at",
+        "correlation_id",
+        "causation_id",
+        "pretty_payload",
     )
     exclude = ("payload",)
     inlines = [DeliveryInline]
@@ -52,13 +67,28 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
 
 
 class DeliveryAdminBase(ReadOnlyAdmin):
-    list_display = ("message_id", "event_name", "handler", "status", "attempts", "next_attempt_at", "updated_at")
+    list_display = (
+        "message_id",
+        "event_name",
+        "handler",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "updated_at",
+    )
     list_filter = ("status", "handler", "message__name")
     search_fields = ("=message__id", "=message__correlation_id", "handler")
     list_select_related = ("message",)
     readonly_fields = (
-        "message", "handler", "status", "attempts", "next_attempt_at", "created_at",
-        "updated_at", "last_error", "traceback",
+        "message",
+        "handler",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+        "updated_at",
+        "last_error",
+        "traceback",
     )
     exclude = ("last_traceback",)
     actions = ("retry_now",)
@@ -76,8 +106,11 @@ class DeliveryAdminBase(ReadOnlyAdmin):
         outcomes = operations.retry_deliveries(queryset.values_list("pk", flat=True), force=True)
         succeeded = sum(1 for o in outcomes if o.status == Delivery.Status.SUCCEEDED)
         failed = len(outcomes) - succeeded
-        self.message_user(request, f"Retried {len(outcomes)}: {succeeded} succeeded, {failed} failed.",
-                          messages.SUCCESS if not failed else messages.WARNING)
+        self.message_user(
+            request,
+            f"Retried {len(outcomes)}: {succeeded} succeeded, {failed} failed.",
+            messages.SUCCESS if not failed else messages.WARNING,
+        )
 
 
 @admin.register(Delivery)

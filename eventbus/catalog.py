@@ -48,5 +48,6 @@ def render_table(entries: list[CatalogEntry]) -> str:
         rows.extend(("", "", "", h) for h in handlers[1:])
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     return "\n".join(
-        f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip() for r in rows
+        f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip()
+        for r in rows
     )

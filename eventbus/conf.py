@@ -1,13 +1,12 @@
 """The EVENTBUS setting, read through one object that holds the defaults and reloads on change.
 
-    EVENTBUS = {
-        "DELIVERY": "inline",          # "inline": dispatch after commit in the publishing process
-        "MAX_ATTEMPTS": 8,             # attempts per (event, handler) before a dead letter
-        "RETRY_BASE_SECONDS": 2.0,     # first retry delay; doubles on every attempt
-        "RETRY_MAX_SECONDS": 3600.0,   # cap on one delay
-        "RETRY_JITTER": 0.2,           # +/- fraction of randomness on each delay
-        "PRODUCER": None,              # override the producer module recorded in envelopes
-    }
+EVENTBUS = {
+    "DELIVERY": "inline",          # "inline": dispatch after commit in the publishing process
+    "MAX_ATTEMPTS": 8,             # attempts per (event, handler) before a dead letter
+    "RETRY_BASE_SECONDS": 2.0,     # first retry delay; doubles on every attempt
+    "RETRY_MAX_SECONDS": 3600.0,   # cap on one delay
+    "RETRY_JITTER": 0.2,           # +/- fraction of randomness on each delay
+}
 """
 
 from dataclasses import dataclass, fields

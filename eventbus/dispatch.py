@@ -10,10 +10,9 @@ import traceback
 from dataclasses import dataclass
 from datetime import datetime
 
-from pydantic import ValidationError
-
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
 from django.utils import timezone
+from pydantic import ValidationError
 
 from eventbus import store
 from eventbus.backoff import next_attempt_at
@@ -41,7 +40,9 @@ def max_attempts(sub: Subscription | None) -> int:
     return int(bus_settings.MAX_ATTEMPTS)
 
 
-def deliver_new(envelope: Envelope, event: Event, *, using: str = DEFAULT_DB_ALIAS) -> list[Outcome]:
+def deliver_new(
+    envelope: Envelope, event: Event, *, using: str = DEFAULT_DB_ALIAS
+) -> list[Outcome]:
     """Deliver a just-committed envelope to each subscriber (no delivery rows exist yet).
 
     Runs after the publisher's commit. The last handler's transaction also marks the outbox
@@ -73,16 +74,22 @@ def _first_attempt(
             if mark_dispatched:
                 store.mark_dispatched(envelope.event_id, using=using)
             return Outcome(sub.handler_id, "skipped")
-        return _record_first_failure(sub, envelope, exc, mark_dispatched=mark_dispatched, using=using)
+        return _record_first_failure(
+            sub, envelope, exc, mark_dispatched=mark_dispatched, using=using
+        )
     except Exception as exc:
-        return _record_first_failure(sub, envelope, exc, mark_dispatched=mark_dispatched, using=using)
+        return _record_first_failure(
+            sub, envelope, exc, mark_dispatched=mark_dispatched, using=using
+        )
 
 
 def _record_first_failure(
     sub: Subscription, envelope: Envelope, exc: Exception, *, mark_dispatched: bool, using: str
 ) -> Outcome:
     error, trace = _describe(exc)
-    logger.warning("%s failed on %s %s: %s", sub.handler_id, envelope.name, envelope.event_id, error)
+    logger.warning(
+        "%s failed on %s %s: %s", sub.handler_id, envelope.name, envelope.event_id, error
+    )
     now = timezone.now()
     delivery = Delivery(
         message_id=envelope.event_id,
@@ -124,8 +131,12 @@ def redeliver(delivery_id: int, *, using: str = DEFAULT_DB_ALIAS, force: bool = 
         now = timezone.now()
         if sub is None:
             _apply_failure(
-                delivery, None, f"{delivery.handler} is no longer subscribed in this process",
-                "", now=now, permanent=True,
+                delivery,
+                None,
+                f"{delivery.handler} is no longer subscribed in this process",
+                "",
+                now=now,
+                permanent=True,
             )
             delivery.save(using=using)
             return Outcome(delivery.handler, delivery.status, delivery.last_error)
@@ -154,7 +165,9 @@ def deliver_missing(message: OutboxMessage, *, using: str = DEFAULT_DB_ALIAS) ->
     """
     envelope = envelope_of(message)
     done = set(
-        Delivery.objects.using(using).filter(message_id=message.pk).values_list("handler", flat=True)
+        Delivery.objects.using(using)
+        .filter(message_id=message.pk)
+        .values_list("handler", flat=True)
     )
     pending = [s for s in subscriptions_for(message.name) if s.handler_id not in done]
     outcomes: list[Outcome] = []
@@ -167,7 +180,9 @@ def deliver_missing(message: OutboxMessage, *, using: str = DEFAULT_DB_ALIAS) ->
             )
     else:
         for sub in pending:
-            outcomes.append(_first_attempt(sub, envelope, event, mark_dispatched=False, using=using))
+            outcomes.append(
+                _first_attempt(sub, envelope, event, mark_dispatched=False, using=using)
+            )
     store.mark_dispatched(message.pk, using=using)
     return outcomes
 

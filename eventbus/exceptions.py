@@ -21,5 +21,5 @@ class SubscriptionError(EventBusError):
     """A handler was subscribed twice or to something that is not an event class."""
 
 
-class DoNotRetry(EventBusError):  # noqa: N818 - read as an instruction inside handlers
+class DoNotRetry(EventBusError):
     """Raise from a handler for bad data: the delivery goes straight to the dead letters."""

@@ -62,8 +62,7 @@ class Delivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["message", "handler"], name="eventbus_delivery_once"),
             models.CheckConstraint(
-                condition=Q(status="failed", next_attempt_at__isnull=False)
-                | ~Q(status="failed"),
+                condition=Q(status="failed", next_attempt_at__isnull=False) | ~Q(status="failed"),
                 name="eventbus_failed_has_next_attempt",
             ),
         ]

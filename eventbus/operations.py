@@ -44,7 +44,9 @@ def retry_deliveries(
     return [redeliver(pk, using=using, force=force) for pk in list(ids)]
 
 
-def retry_due(*, using: str = DEFAULT_DB_ALIAS, grace: timedelta = UNDISPATCHED_GRACE) -> list[Outcome]:
+def retry_due(
+    *, using: str = DEFAULT_DB_ALIAS, grace: timedelta = UNDISPATCHED_GRACE
+) -> list[Outcome]:
     """Deliver what is due: failed deliveries past their next attempt time, then outbox rows
     stranded without dispatch. Safe to run repeatedly and from cron."""
     outcomes = retry_deliveries(due_delivery_ids(using=using), using=using)

@@ -36,7 +36,9 @@ def publish(event: Event, *, using: str = DEFAULT_DB_ALIAS) -> Envelope:
             "both commit or neither does."
         )
     if "event_name" not in vars(type(event)):
-        raise EventDefinitionError(f"{type(event).__name__} has no event_name; it cannot be published.")
+        raise EventDefinitionError(
+            f"{type(event).__name__} has no event_name; it cannot be published."
+        )
     parent = current_envelope()
     envelope = Envelope(
         event_id=uuid7(),

@@ -54,8 +54,7 @@ def insert_message(envelope: Envelope, *, dispatched: bool, using: str) -> None:
         "dispatched_at": envelope.occurred_at if dispatched else None,
     }
     params = [
-        meta.get_field(name).get_db_prep_save(values[name], connection)
-        for name in _OUTBOX_COLUMNS
+        meta.get_field(name).get_db_prep_save(values[name], connection) for name in _OUTBOX_COLUMNS
     ]
     with connection.cursor() as cursor:
         cursor.execute(_insert_message_sql(connection.vendor), params)

@@ -33,7 +33,7 @@ class Subscription:
         self.func(event)
 
 
-def subscriber(
+def subscriber[E: Event](
     event: type[E], *, max_attempts: int | None = None
 ) -> Callable[[Handler[E]], Handler[E]]:
     """Subscribe the decorated function to ``event``.

@@ -1,8 +1,9 @@
 """Production: every secret from the environment, persistent connections, HTTPS hardening."""
 
+from config.env import env_bool, env_int, env_list, env_str
+
 from .base import *  # noqa: F403
 from .base import BASE_DIR, database_from_env
-from config.env import env_bool, env_int, env_list, env_str
 
 DEBUG = False
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")

@@ -24,7 +24,9 @@ def publish_thing(thing_id: int = 1) -> OutboxMessage:
 
 
 def make_due(delivery: Delivery) -> None:
-    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    Delivery.objects.filter(pk=delivery.pk).update(
+        next_attempt_at=timezone.now() - timedelta(seconds=1)
+    )
 
 
 def test_handler_runs_once_after_commit_and_success_is_recorded(subscribe):
@@ -40,7 +42,10 @@ def test_handler_runs_once_after_commit_and_success_is_recorded(subscribe):
     assert received == [(ThingHappened(thing_id=5), True)]
     delivery = Delivery.objects.get()
     assert delivery.message_id == message.id
-    assert delivery.handler == "eventbus.tests.test_delivery.test_handler_runs_once_after_commit_and_success_is_recorded.<locals>.on_thing"
+    assert (
+        delivery.handler
+        == "eventbus.tests.test_delivery.test_handler_runs_once_after_commit_and_success_is_recorded.<locals>.on_thing"
+    )
     assert delivery.status == Delivery.Status.SUCCEEDED
     assert delivery.attempts == 1
     assert delivery.next_attempt_at is None
@@ -80,7 +85,11 @@ def test_failing_handler_is_recorded_and_does_not_stop_the_others(subscribe):
     assert failed.last_error == "ValueError: cannot handle thing"
     assert "raise ValueError" in failed.last_traceback
     # RETRY_BASE_SECONDS is 10 and jitter 0 in these tests.
-    assert before + timedelta(seconds=10) <= failed.next_attempt_at <= timezone.now() + timedelta(seconds=10)
+    assert (
+        before + timedelta(seconds=10)
+        <= failed.next_attempt_at
+        <= timezone.now() + timedelta(seconds=10)
+    )
     assert Delivery.objects.get(handler__endswith="healthy").status == Delivery.Status.SUCCEEDED
     message.refresh_from_db()
     assert message.dispatched_at is not None
@@ -115,7 +124,9 @@ def test_handler_that_fails_twice_then_succeeds_ends_succeeded(subscribe):
     assert [o.status for o in retry_due()] == ["failed"]
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.last_error) == (
-        "failed", 2, "ConnectionError: attempt 2 failed"
+        "failed",
+        2,
+        "ConnectionError: attempt 2 failed",
     )
     assert retry_due() == []  # not due yet: backoff doubled to 20 s
 
@@ -169,7 +180,9 @@ def test_do_not_retry_goes_straight_to_the_dead_letters(subscribe):
 
     delivery = Delivery.objects.get()
     assert (delivery.status, delivery.attempts, delivery.last_error) == (
-        "dead", 1, "DoNotRetry: thing 1 does not exist here"
+        "dead",
+        1,
+        "DoNotRetry: thing 1 does not exist here",
     )
 
 

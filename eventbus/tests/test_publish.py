@@ -12,7 +12,7 @@ from eventbus.models import Delivery, OutboxMessage
 from eventbus.tests.sample import ThingHappened
 
 
-def test_publish_outside_a_transaction_raises_and_writes_nothing(db):
+def test_publish_outside_a_transaction_raises_and_writes_nothing(transactional_db):
     with pytest.raises(NotInTransactionError) as raised:
         publish(ThingHappened(thing_id=1))
 

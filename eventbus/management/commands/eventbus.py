@@ -16,9 +16,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-        cat = actions.add_parser("catalog", help="every event with its version, producer and subscribers")
+        cat = actions.add_parser(
+            "catalog", help="every event with its version, producer and subscribers"
+        )
         cat.add_argument("--format", choices=["table", "json"], default="table")
-        actions.add_parser("retry", help="deliver failed deliveries that are due and stranded outbox rows")
+        actions.add_parser(
+            "retry", help="deliver failed deliveries that are due and stranded outbox rows"
+        )
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         with correlation_scope():
@@ -45,4 +49,6 @@ class Command(BaseCommand):
         summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
         self.stdout.write(self.style.SUCCESS(f"Retried {len(outcomes)} deliveries: {summary}."))
         if counts.get(Delivery.Status.DEAD):
-            raise CommandError("Some deliveries are now dead letters; see the admin's Dead letters.")
+            raise CommandError(
+                "Some deliveries are now dead letters; see the admin's Dead letters."
+            )
