@@ -6,7 +6,7 @@ table references another module: the customer is a plain integer id.
 
 from decimal import Decimal
 
-from django.core.validators import RegexValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
@@ -22,7 +22,9 @@ class Product(models.Model):
 
     sku = models.CharField(max_length=64, unique=True, verbose_name="SKU")
     name = models.CharField(max_length=200)
-    price = models.DecimalField(max_digits=10, decimal_places=2)
+    price = models.DecimalField(
+        max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
     currency = models.CharField(
         max_length=3, default="EUR", validators=[currency_validator], help_text="ISO 4217 code."
     )
