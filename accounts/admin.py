@@ -68,7 +68,7 @@ class UserAdmin(DjangoUserAdmin):
     @admin.action(description="Deactivate selected users")
     def deactivate_selected(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         deactivated = 0
-        for user in queryset.filter(is_active=True):
+        for user in queryset.filter(is_active=True).order_by("pk"):
             user_deactivate(user=user, reason="staff")
             deactivated += 1
         self.message_user(request, f"Deactivated {deactivated} user(s).", messages.SUCCESS)

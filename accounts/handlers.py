@@ -11,6 +11,12 @@ from eventbus import DoNotRetry, current_envelope, subscriber
 from orders.events import OrderCancelled, OrderPlaced
 
 
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc)
+
+
 def _occurred_at() -> datetime:
     """When the event being handled happened (now, when called outside the bus)."""
     envelope = current_envelope()
@@ -30,7 +36,7 @@ def record_order_placed(event: OrderPlaced) -> None:
             placed_at=_occurred_at(),
         )
     except (User.DoesNotExist, ValidationError) as exc:
-        raise DoNotRetry(f"Cannot record order {event.order_id} as placed: {exc}") from exc
+        raise DoNotRetry(f"Cannot record order {event.order_id} as placed: {_reason(exc)}") from exc
 
 
 @subscriber(OrderCancelled)
@@ -46,4 +52,5 @@ def record_order_cancelled(event: OrderCancelled) -> None:
             cancelled_at=_occurred_at(),
         )
     except (User.DoesNotExist, ValidationError) as exc:
-        raise DoNotRetry(f"Cannot record order {event.order_id} as cancelled: {exc}") from exc
+        reason = _reason(exc)
+        raise DoNotRetry(f"Cannot record order {event.order_id} as cancelled: {reason}") from exc
