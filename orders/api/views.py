@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
 
 from orders import selectors, services
+from orders.api import schema  # noqa: F401  (registers the OpenAPI auth scheme)
 from orders.api.serializers import (
     ErrorSerializer,
     OrderPlaceSerializer,
