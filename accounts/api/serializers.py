@@ -1,0 +1,63 @@
+"""accounts API shapes: input serializers validate the request, output ones render results."""
+
+from rest_framework import serializers
+
+from accounts.services import PASSWORD_MAX_LENGTH
+
+
+class RegisterInputSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(
+        max_length=PASSWORD_MAX_LENGTH,
+        write_only=True,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+    )
+
+
+class UserOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    username = serializers.CharField(read_only=True)
+    email = serializers.EmailField(read_only=True)
+    first_name = serializers.CharField(read_only=True)
+    last_name = serializers.CharField(read_only=True)
+    date_joined = serializers.DateTimeField(read_only=True)
+
+
+class LoginInputSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(
+        max_length=PASSWORD_MAX_LENGTH,
+        write_only=True,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+    )
+
+
+class LoginOutputSerializer(serializers.Serializer):
+    access = serializers.CharField(read_only=True)
+    refresh = serializers.CharField(read_only=True)
+    user = UserOutputSerializer(read_only=True)
+
+
+class ProfileOutputSerializer(UserOutputSerializer):
+    profile_version = serializers.IntegerField(read_only=True)
+    orders_count = serializers.IntegerField(
+        read_only=True, help_text="Orders placed and not cancelled."
+    )
+    total_spent = serializers.DictField(
+        child=serializers.DecimalField(max_digits=None, decimal_places=2),
+        read_only=True,
+        help_text='Totals of the orders not cancelled, per currency: {"EUR": "59.80"}.',
+    )
+
+
+class ProfileUpdateInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254, required=False)
+    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+
+
+class DetailOutputSerializer(serializers.Serializer):
+    detail = serializers.CharField(read_only=True)

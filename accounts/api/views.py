@@ -1,0 +1,115 @@
+"""accounts API views: parse input, call one service or selector, render the result."""
+
+from typing import cast
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import AuthenticationFailed, Throttled
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api.serializers import (
+    DetailOutputSerializer,
+    LoginInputSerializer,
+    LoginOutputSerializer,
+    ProfileOutputSerializer,
+    ProfileUpdateInputSerializer,
+    RegisterInputSerializer,
+    UserOutputSerializer,
+)
+from accounts.models import User
+from accounts.selectors import user_profile_get
+from accounts.services import (
+    InvalidCredentials,
+    LoginThrottled,
+    user_deactivate,
+    user_login,
+    user_register,
+    user_update_profile,
+)
+
+INVALID_CREDENTIALS = "Invalid username or password."
+TOO_MANY_FAILURES = "Too many failed login attempts."
+DEACTIVATED = "Your account has been deactivated; you can no longer log in."
+
+
+class RegisterView(APIView):
+    """Create an account. Anyone may register."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        tags=["accounts"],
+        request=RegisterInputSerializer,
+        responses={201: UserOutputSerializer, 400: OpenApiResponse(description="Invalid input.")},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = RegisterInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = user_register(**serializer.validated_data)
+        return Response(UserOutputSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class LoginView(APIView):
+    """Exchange a username and password for an access and a refresh token."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        tags=["accounts"],
+        request=LoginInputSerializer,
+        responses={
+            200: LoginOutputSerializer,
+            400: OpenApiResponse(description="A field is missing or malformed."),
+            401: OpenApiResponse(description=INVALID_CREDENTIALS),
+            429: OpenApiResponse(description=f"{TOO_MANY_FAILURES} See Retry-After."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = LoginInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            result = user_login(
+                **serializer.validated_data,
+                client_ip=request.META.get("REMOTE_ADDR"),
+                request=request._request,
+            )
+        except LoginThrottled as exc:
+            raise Throttled(wait=exc.retry_after, detail=TOO_MANY_FAILURES) from exc
+        except InvalidCredentials as exc:
+            raise AuthenticationFailed(INVALID_CREDENTIALS) from exc
+        return Response(LoginOutputSerializer(result).data)
+
+
+class MeView(APIView):
+    """The caller's own profile and order statistics; PATCH changes email and names."""
+
+    @extend_schema(tags=["accounts"], responses={200: ProfileOutputSerializer})
+    def get(self, request: Request) -> Response:
+        user = cast(User, request.user)
+        return Response(ProfileOutputSerializer(user_profile_get(user=user)).data)
+
+    @extend_schema(
+        tags=["accounts"],
+        request=ProfileUpdateInputSerializer,
+        responses={
+            200: ProfileOutputSerializer,
+            400: OpenApiResponse(description="Invalid input."),
+        },
+    )
+    def patch(self, request: Request) -> Response:
+        serializer = ProfileUpdateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = user_update_profile(user=cast(User, request.user), **serializer.validated_data)
+        return Response(ProfileOutputSerializer(user_profile_get(user=user)).data)
+
+
+class MeDeactivateView(APIView):
+    """Deactivate the caller's account: no more logins, and existing tokens stop working."""
+
+    @extend_schema(tags=["accounts"], request=None, responses={200: DetailOutputSerializer})
+    def post(self, request: Request) -> Response:
+        user_deactivate(user=cast(User, request.user), reason="self_service")
+        return Response({"detail": DEACTIVATED})

@@ -1,0 +1,334 @@
+"""accounts writes: register, log in, update the profile, deactivate, and keep order records.
+
+Each function that changes state does it in one transaction and publishes its event inside
+that transaction, so the change and the event commit together or not at all. Bad input raises
+django.core.exceptions.ValidationError with messages per field, before anything is written.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from django.contrib.auth import authenticate, password_validation
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Lower
+from django.http import HttpRequest
+from django.utils import timezone
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.events import UserDeactivated, UserLoggedIn, UserProfileUpdated, UserRegistered
+from accounts.login_throttle import (
+    login_failure_record,
+    login_failures_clear,
+    login_retry_after,
+)
+from accounts.models import OrderRecord, User
+from eventbus import publish
+
+PASSWORD_MAX_LENGTH = 128
+USERNAME_TAKEN = "A user with that username already exists."
+EMAIL_TAKEN = "A user with that email already exists."
+PROFILE_FIELDS = ("email", "first_name", "last_name")
+
+DeactivationReason = Literal["self_service", "staff"]
+DEACTIVATION_REASONS: tuple[str, ...] = ("self_service", "staff")
+
+
+class InvalidCredentials(Exception):
+    """The username and password do not match an active account (deliberately vague)."""
+
+
+class LoginThrottled(Exception):
+    """Too many failed logins for the username or the client address."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many failed logins; retry in {retry_after} seconds.")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """A successful login: the user and a fresh pair of JWTs."""
+
+    user: User
+    access: str
+    refresh: str
+
+
+# -- users -------------------------------------------------------------------------------------
+
+
+def user_register(
+    *, username: str, email: str, password: str, first_name: str = "", last_name: str = ""
+) -> User:
+    """Create an active user and publish ``accounts.user_registered`` (profile_version 1).
+
+    Raises ValidationError (per field) if the username or email is malformed, too long or
+    already taken by another user in any letter case, or if the password is blank, longer
+    than 128 characters or rejected by AUTH_PASSWORD_VALIDATORS. Runs in one transaction.
+    """
+    user = User(
+        username=User.normalize_username(username),
+        email=User.objects.normalize_email(email.strip()),
+        first_name=first_name,
+        last_name=last_name,
+    )
+    errors = _field_errors(user, ("username", "email", "first_name", "last_name"))
+    password_errors = _password_errors(password, user)
+    if password_errors:
+        errors["password"] = password_errors
+    with transaction.atomic():
+        _add_uniqueness_errors(errors, user)
+        if errors:
+            raise ValidationError(errors)
+        user.set_password(password)
+        _save_unique(user)
+        publish(
+            UserRegistered(
+                user_id=user.pk,
+                username=user.username,
+                email=user.email,
+                profile_version=user.profile_version,
+            )
+        )
+    return user
+
+
+def user_update_profile(
+    *,
+    user: User,
+    email: str | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+) -> User:
+    """Change the given profile fields (None leaves one as it is); return the fresh user.
+
+    When something changed, bumps ``profile_version`` by one and publishes
+    ``accounts.user_profile_updated`` with the new version; when nothing changed, writes and
+    publishes nothing. Raises ValidationError (per field) for a malformed, over-long or
+    taken email (any letter case) or over-long names. Runs in one transaction, with the user
+    row locked so concurrent updates each get their own version.
+    """
+    requested = {"email": email, "first_name": first_name, "last_name": last_name}
+    if email is not None:
+        requested["email"] = User.objects.normalize_email(email.strip())
+    with transaction.atomic():
+        current = User.objects.select_for_update().get(pk=user.pk)
+        changed = [
+            field
+            for field, value in requested.items()
+            if value is not None and value != getattr(current, field)
+        ]
+        if not changed:
+            return current
+        for field in changed:
+            setattr(current, field, requested[field])
+        errors = _field_errors(current, changed)
+        _add_uniqueness_errors(errors, current, fields=changed)
+        if errors:
+            raise ValidationError(errors)
+        current.profile_version += 1
+        _save_unique(current, update_fields=[*changed, "profile_version"])
+        publish(
+            UserProfileUpdated(
+                user_id=current.pk,
+                username=current.username,
+                email=current.email,
+                first_name=current.first_name,
+                last_name=current.last_name,
+                profile_version=current.profile_version,
+            )
+        )
+    return current
+
+
+def user_deactivate(*, user: User, reason: DeactivationReason) -> User:
+    """Deactivate the user (no more logins or tokens) and publish ``accounts.user_deactivated``.
+
+    Idempotent: an already inactive user is returned unchanged and nothing is published.
+    Raises ValueError for a reason other than "self_service" or "staff". Runs in one
+    transaction with the user row locked.
+    """
+    if reason not in DEACTIVATION_REASONS:
+        raise ValueError(
+            f"Unknown deactivation reason {reason!r}; use one of {DEACTIVATION_REASONS}."
+        )
+    with transaction.atomic():
+        current = User.objects.select_for_update().get(pk=user.pk)
+        if not current.is_active:
+            return current
+        current.is_active = False
+        current.save(update_fields=["is_active"])
+        publish(UserDeactivated(user_id=current.pk, reason=reason))
+    return current
+
+
+def user_login(
+    *,
+    username: str,
+    password: str,
+    client_ip: str | None,
+    request: HttpRequest | None = None,
+) -> LoginResult:
+    """Check the credentials and return JWTs; publish ``accounts.user_logged_in``.
+
+    Raises LoginThrottled (with the seconds to wait) when the username or the client
+    address has too many recent failures, without checking the password; raises
+    InvalidCredentials, and counts a failure, for a wrong password, an unknown username or an
+    inactive account alike. A success clears the username's failures. The last-login time
+    and the event are written in one transaction.
+    """
+    retry_after = login_retry_after(username=username, client_ip=client_ip)
+    if retry_after is not None:
+        raise LoginThrottled(retry_after)
+    user = authenticate(request, username=username, password=password)
+    if not isinstance(user, User) or not user.is_active:
+        login_failure_record(username=username, client_ip=client_ip)
+        raise InvalidCredentials("Invalid username or password.")
+    login_failures_clear(username=username)
+    with transaction.atomic():
+        user.last_login = timezone.now()
+        user.save(update_fields=["last_login"])
+        publish(UserLoggedIn(user_id=user.pk))
+    refresh = RefreshToken.for_user(user)
+    return LoginResult(user=user, access=str(refresh.access_token), refresh=str(refresh))
+
+
+def _field_errors(user: User, fields: Iterable[str]) -> dict[str, list[str]]:
+    """The model's own field validation (blank, max length, format) for the named fields."""
+    wanted = set(fields)
+    exclude = {f.name for f in User._meta.get_fields() if f.name not in wanted}
+    try:
+        user.clean_fields(exclude=exclude)
+    except ValidationError as exc:
+        return {field: list(messages) for field, messages in exc.message_dict.items()}
+    return {}
+
+
+def _password_errors(password: str, user: User) -> list[str]:
+    if not password:
+        return ["This field cannot be blank."]
+    if len(password) > PASSWORD_MAX_LENGTH:
+        return [
+            f"Ensure this value has at most {PASSWORD_MAX_LENGTH} characters "
+            f"(it has {len(password)})."
+        ]
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        return list(exc.messages)
+    return []
+
+
+def _add_uniqueness_errors(
+    errors: dict[str, list[str]], user: User, *, fields: Iterable[str] = ("username", "email")
+) -> None:
+    """Add "already exists" errors for username/email taken by another user, in any case.
+
+    Compares with the database's LOWER(), the same function the unique constraints use.
+    """
+    others = User.objects.exclude(pk=user.pk) if user.pk else User.objects.all()
+    for field, message in (("username", USERNAME_TAKEN), ("email", EMAIL_TAKEN)):
+        if field not in fields or field in errors:
+            continue
+        value = getattr(user, field)
+        taken = others.alias(folded=Lower(field)).filter(folded=Lower(Value(value))).exists()
+        if taken:
+            errors[field] = [message]
+
+
+def _save_unique(user: User, *, update_fields: list[str] | None = None) -> None:
+    """Save; a concurrent writer that took the username or email first becomes a
+    ValidationError instead of an IntegrityError."""
+    try:
+        with transaction.atomic():
+            user.save(update_fields=update_fields)
+    except IntegrityError:
+        errors: dict[str, list[str]] = {}
+        _add_uniqueness_errors(errors, user)
+        if errors:
+            raise ValidationError(errors) from None
+        raise
+
+
+# -- order records (from order events) -----------------------------------------------------------
+
+
+def order_record_apply_placed(
+    *, order_id: int, user_id: int, total: Decimal, currency: str, placed_at: datetime
+) -> OrderRecord:
+    """Record that an order was placed. Idempotent, and order-independent: a record that a
+    cancellation created first stays cancelled.
+
+    Raises User.DoesNotExist for an unknown user and ValidationError for a negative total or
+    a currency that is not three letters. Runs in one transaction, the record row locked.
+    """
+    with transaction.atomic():
+        record, created = _order_record_get_or_create(
+            order_id=order_id,
+            user_id=user_id,
+            total=total,
+            currency=currency,
+            defaults={"placed": True, "placed_at": placed_at},
+        )
+        if not created and not record.placed:
+            record.placed, record.placed_at = True, placed_at
+            record.save(update_fields=["placed", "placed_at", "updated_at"])
+    return record
+
+
+def order_record_apply_cancelled(
+    *, order_id: int, user_id: int, total: Decimal, currency: str, cancelled_at: datetime
+) -> OrderRecord:
+    """Record that an order was cancelled. Idempotent, and valid before its placement.
+
+    Raises as order_record_apply_placed. Runs in one transaction, the record row locked.
+    """
+    with transaction.atomic():
+        record, created = _order_record_get_or_create(
+            order_id=order_id,
+            user_id=user_id,
+            total=total,
+            currency=currency,
+            defaults={"cancelled": True, "cancelled_at": cancelled_at},
+        )
+        if not created and not record.cancelled:
+            record.cancelled, record.cancelled_at = True, cancelled_at
+            record.save(update_fields=["cancelled", "cancelled_at", "updated_at"])
+    return record
+
+
+def _order_record_get_or_create(
+    *, order_id: int, user_id: int, total: Decimal, currency: str, defaults: dict[str, object]
+) -> tuple[OrderRecord, bool]:
+    errors: dict[str, list[str]] = {}
+    if total < 0:
+        errors["total"] = [f"The total must not be negative; got {total}."]
+    if len(currency) != 3 or not currency.isalpha():
+        errors["currency"] = [
+            f"The currency must be a three-letter ISO 4217 code; got {currency!r}."
+        ]
+    if errors:
+        raise ValidationError(errors)
+    if not User.objects.filter(pk=user_id).exists():
+        raise User.DoesNotExist(f"No user with id {user_id} exists in accounts.")
+    locked = OrderRecord.objects.select_for_update()
+    record = locked.filter(order_id=order_id).first()
+    if record is not None:
+        return record, False
+    try:
+        with transaction.atomic():
+            record = OrderRecord.objects.create(
+                order_id=order_id,
+                user_id=user_id,
+                total=total,
+                currency=currency.upper(),
+                **defaults,
+            )
+        return record, True
+    except IntegrityError:  # a concurrent handler created it first
+        return locked.get(order_id=order_id), False

@@ -1,0 +1,85 @@
+"""Request and response shapes of the orders API; no business rules live here."""
+
+from rest_framework import serializers
+
+from orders.models import (
+    MAX_LINES_PER_ORDER,
+    MAX_QUANTITY,
+    MIN_QUANTITY,
+    Order,
+    OrderLine,
+    Product,
+)
+from orders.services import MSG_NO_LINES, MSG_QUANTITY, MSG_TOO_MANY_LINES, OrderLineIn
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Product
+        fields = ["sku", "name", "price", "currency"]
+
+
+class OrderLineInSerializer(serializers.Serializer):
+    """One requested line: a product's SKU and a quantity from 1 to 1000."""
+
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField(
+        min_value=MIN_QUANTITY,
+        max_value=MAX_QUANTITY,
+        error_messages={
+            "invalid": MSG_QUANTITY,
+            "min_value": MSG_QUANTITY,
+            "max_value": MSG_QUANTITY,
+            "max_string_length": MSG_QUANTITY,
+        },
+    )
+
+
+class OrderPlaceSerializer(serializers.Serializer):
+    """The body of POST /api/orders/. Errors of one line are keyed by its index."""
+
+    lines = serializers.ListField(
+        child=OrderLineInSerializer(),
+        min_length=1,
+        max_length=MAX_LINES_PER_ORDER,
+        error_messages={
+            "empty": MSG_NO_LINES,
+            "min_length": MSG_NO_LINES,
+            "max_length": MSG_TOO_MANY_LINES,
+        },
+    )
+
+    def order_lines(self) -> list[OrderLineIn]:
+        """The validated lines as service input."""
+        return [OrderLineIn(**line) for line in self.validated_data["lines"]]
+
+
+class OrderLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderLine
+        fields = ["sku", "product_name", "quantity", "unit_price", "line_total"]
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    lines = OrderLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "customer_id",
+            "status",
+            "total",
+            "currency",
+            "cancel_reason",
+            "created_at",
+            "updated_at",
+            "lines",
+        ]
+        read_only_fields = fields
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of a 401, 403, 404 or 409: one message saying what to do."""
+
+    detail = serializers.CharField()

@@ -1,0 +1,202 @@
+"""Views of the orders API: authenticate, validate, call one service or selector, serialise.
+
+Orders views authenticate with a stateless JWT (no database lookup of the user: the
+account lives in another module, possibly another service) or the browsable API's
+session, and read nothing of the user but its id. Service errors map to status codes:
+OrderInvalid 400, CustomerInactive 403, OrderNotFound 404, InvalidOrderTransition 409,
+CustomerNotReplicated 409 with ``Retry-After``.
+"""
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
+
+from orders import selectors, services
+from orders.api import schema  # noqa: F401  (registers the OpenAPI auth scheme)
+from orders.api.serializers import (
+    ErrorSerializer,
+    OrderPlaceSerializer,
+    OrderSerializer,
+    ProductSerializer,
+)
+from orders.exceptions import (
+    CustomerInactive,
+    CustomerNotReplicated,
+    InvalidOrderTransition,
+    OrderInvalid,
+    OrderNotFound,
+)
+from orders.models import CancelReason, Order
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"
+
+
+class RetryLater(Conflict):
+    """A 409 with ``Retry-After``: DRF's handler sends the header for ``wait``."""
+
+    default_code = "retry_later"
+
+    def __init__(self, detail: str, *, wait: int) -> None:
+        super().__init__(detail)
+        self.wait = wait
+
+
+def api_error(exc: Exception) -> Exception:
+    """The DRF exception for an orders service error; other exceptions unchanged."""
+    if isinstance(exc, OrderInvalid):
+        return exceptions.ValidationError(exc.errors)
+    if isinstance(exc, CustomerNotReplicated):
+        return RetryLater(str(exc), wait=exc.retry_after_seconds)
+    if isinstance(exc, CustomerInactive):
+        return exceptions.PermissionDenied(str(exc))
+    if isinstance(exc, OrderNotFound):
+        return exceptions.NotFound(str(exc))
+    if isinstance(exc, InvalidOrderTransition):
+        return Conflict(str(exc))
+    return exc
+
+
+def caller_customer_id(request: Request) -> int:
+    """The authenticated caller's id (``user_id`` claim or session user pk), as an int."""
+    try:
+        return int(request.user.pk)
+    except (TypeError, ValueError):
+        raise exceptions.AuthenticationFailed(
+            "The token's user id is not an integer; sign in again to get a valid token."
+        ) from None
+
+
+class CustomerAPIView(APIView):
+    """Base of the customer-facing views: token or session auth, service errors mapped."""
+
+    authentication_classes = [JWTStatelessUserAuthentication, SessionAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    def handle_exception(self, exc: Exception) -> Response:
+        return super().handle_exception(api_error(exc))
+
+
+ERRORS_401 = OpenApiResponse(ErrorSerializer, description="No or invalid credentials.")
+ERRORS_404 = OpenApiResponse(ErrorSerializer, description="Not one of the caller's orders.")
+
+
+@extend_schema(tags=["orders"])
+class ProductListView(ListAPIView):
+    """The catalogue: active products by SKU, paginated. Open to anyone, no credentials."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    serializer_class = ProductSerializer
+
+    def get_queryset(self) -> QuerySet:
+        return selectors.product_list_active()
+
+
+@extend_schema(tags=["orders"])
+class OrderListCreateView(CustomerAPIView, ListAPIView):
+    """The caller's orders, newest first (paginated); POST places a new one."""
+
+    serializer_class = OrderSerializer
+
+    def get_queryset(self) -> QuerySet[Order]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation, no user
+            return Order.objects.none()
+        return selectors.order_list_for_customer(customer_id=caller_customer_id(self.request))
+
+    @extend_schema(
+        summary="List my orders",
+        responses={200: OrderSerializer(many=True), 401: ERRORS_401},
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Place an order",
+        request=OrderPlaceSerializer,
+        responses={
+            201: OrderSerializer,
+            400: OpenApiResponse(
+                description=(
+                    "Per-field messages, e.g. "
+                    '`{"lines": {"0": {"sku": ["Unknown or inactive product \'X\'."]}}}`: '
+                    "no lines, more than 100, quantity outside 1..1000, unknown or inactive "
+                    "SKU, a SKU twice, mixed currencies."
+                )
+            ),
+            401: ERRORS_401,
+            403: OpenApiResponse(ErrorSerializer, description="The customer is deactivated."),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description=(
+                    "orders does not know the customer yet (its replica has not arrived); "
+                    "retry after the `Retry-After` seconds."
+                ),
+            ),
+        },
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = OrderPlaceSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order = services.order_place(
+            customer_id=caller_customer_id(request), lines=serializer.order_lines()
+        )
+        location = reverse("orders:order-detail", kwargs={"order_id": order.pk}, request=request)
+        return Response(
+            OrderSerializer(order).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": location},
+        )
+
+
+@extend_schema(tags=["orders"])
+class OrderDetailView(CustomerAPIView):
+    """One of the caller's orders; another customer's order is a 404."""
+
+    @extend_schema(
+        summary="Show one of my orders",
+        responses={200: OrderSerializer, 401: ERRORS_401, 404: ERRORS_404},
+    )
+    def get(self, request: Request, order_id: int) -> Response:
+        order = selectors.order_get_for_customer(
+            order_id=order_id, customer_id=caller_customer_id(request)
+        )
+        return Response(OrderSerializer(order).data)
+
+
+@extend_schema(tags=["orders"])
+class OrderCancelView(CustomerAPIView):
+    """Cancel one of the caller's orders while it is placed or paid."""
+
+    @extend_schema(
+        summary="Cancel one of my orders",
+        request=None,
+        responses={
+            200: OrderSerializer,
+            401: ERRORS_401,
+            404: ERRORS_404,
+            409: OpenApiResponse(
+                ErrorSerializer, description="The order is shipped or already cancelled."
+            ),
+        },
+    )
+    def post(self, request: Request, order_id: int) -> Response:
+        order = services.order_cancel(
+            order_id=order_id,
+            customer_id=caller_customer_id(request),
+            reason=CancelReason.CUSTOMER_REQUEST,
+        )
+        return Response(OrderSerializer(order).data)

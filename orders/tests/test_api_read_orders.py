@@ -1,0 +1,117 @@
+"""GET /api/orders/ and /api/orders/{id}/: a customer sees its own orders only."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from orders.models import Customer, Order, Product
+from orders.services import OrderLineIn, order_place
+from orders.tests.helpers import CUSTOMER_ID, OTHER_CUSTOMER_ID
+
+pytestmark = pytest.mark.django_db
+
+
+def place(customer_id: int, sku: str = "BOOK-1", quantity: int = 1) -> Order:
+    return order_place(customer_id=customer_id, lines=[OrderLineIn(sku=sku, quantity=quantity)])
+
+
+def test_order_list_is_the_callers_orders_newest_first_paginated(
+    client_4242: APIClient,
+    customer: Customer,
+    other_customer: Customer,
+    products: dict[str, Product],
+):
+    # given 21 orders of 4242 placed a minute apart, and one of another customer
+    mine = [place(CUSTOMER_ID, quantity=i + 1) for i in range(21)]
+    start = timezone.now() - timedelta(days=1)
+    for minutes, order in enumerate(mine):
+        Order.objects.filter(pk=order.pk).update(created_at=start + timedelta(minutes=minutes))
+    place(OTHER_CUSTOMER_ID)
+
+    # when 4242 lists its orders
+    first = client_4242.get("/api/orders/")
+    second = client_4242.get("/api/orders/", {"page": 2})
+
+    # then they come newest first, 20 per page, and only its own
+    assert first.status_code == 200
+    assert first.json()["count"] == 21
+    assert first.json()["next"] == "http://testserver/api/orders/?page=2"
+    assert [o["id"] for o in first.json()["results"]] == [o.pk for o in reversed(mine)][:20]
+    assert [o["id"] for o in second.json()["results"]] == [mine[0].pk]
+    assert {o["customer_id"] for o in first.json()["results"]} == {CUSTOMER_ID}
+
+
+def test_order_list_is_empty_for_a_customer_without_orders(client_4242: APIClient, db: None):
+    # given no orders at all (and not even a replica)
+    # when
+    response = client_4242.get("/api/orders/")
+
+    # then
+    assert response.status_code == 200
+    assert response.json() == {"count": 0, "next": None, "previous": None, "results": []}
+
+
+def test_order_list_without_credentials_is_401(anonymous: APIClient, db: None):
+    response = anonymous.get("/api/orders/")
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Authentication credentials were not provided."}
+
+
+def test_order_detail_shows_own_order(
+    client_4242: APIClient, customer: Customer, products: dict[str, Product]
+):
+    # given an order of 4242
+    order = place(CUSTOMER_ID, quantity=2)
+
+    # when it is read
+    response = client_4242.get(f"/api/orders/{order.pk}/")
+
+    # then
+    assert response.status_code == 200
+    body = response.json()
+    assert body["id"] == order.pk
+    assert body["status"] == "placed"
+    assert body["total"] == "25.00"
+    assert body["lines"] == [
+        {
+            "sku": "BOOK-1",
+            "product_name": "Book",
+            "quantity": 2,
+            "unit_price": "12.50",
+            "line_total": "25.00",
+        }
+    ]
+
+
+def test_order_detail_of_another_customers_order_is_404(
+    client_4242: APIClient, other_customer: Customer, products: dict[str, Product]
+):
+    # given an order of another customer
+    order = place(OTHER_CUSTOMER_ID)
+
+    # when 4242 asks for it
+    response = client_4242.get(f"/api/orders/{order.pk}/")
+
+    # then it does not exist as far as 4242 is concerned
+    assert response.status_code == 404
+    assert response.json() == {"detail": f"Order {order.pk} does not exist."}
+
+
+def test_order_detail_of_missing_order_is_404(client_4242: APIClient, db: None):
+    response = client_4242.get("/api/orders/999999/")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Order 999999 does not exist."}
+
+
+def test_order_detail_without_credentials_is_401(
+    anonymous: APIClient, customer: Customer, products: dict[str, Product]
+):
+    order = place(CUSTOMER_ID)
+
+    response = anonymous.get(f"/api/orders/{order.pk}/")
+
+    assert response.status_code == 401
