@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test install lint boundaries format check-deploy bench clean
+.PHONY: run test test-postgres install lint boundaries format check-deploy bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -27,6 +27,16 @@ run: install ## Migrate SQLite, load demo data, serve on 127.0.0.1:8000
 
 test: install boundaries lint ## The whole suite on SQLite (DATABASE_URL=postgres://... for PostgreSQL)
 	$(PY) -m pytest
+
+test-postgres: install ## The suite against DATABASE_URL (PostgreSQL)
+	@case "$$DATABASE_URL" in postgres*) ;; *) echo "Set DATABASE_URL=postgres://..." >&2; exit 1;; esac
+	$(PY) -m pytest -p no:cacheprovider
+
+check-deploy: install ## Production settings pass Django's deploy checks
+	DJANGO_SETTINGS_MODULE=config.settings.production \
+	DJANGO_SECRET_KEY=$$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=') \
+	DJANGO_ALLOWED_HOSTS=shop.example.com \
+	$(PY) manage.py check --deploy --fail-level WARNING
 
 boundaries: install ## import-linter contracts: the modules' boundaries
 	$(VENV)/bin/lint-imports

@@ -167,6 +167,19 @@ def user_deactivate(*, user: User, reason: DeactivationReason) -> User:
     return current
 
 
+def user_grant_staff(*, user: User, superuser: bool = True) -> User:
+    """Let the user into the admin (staff; superuser unless told otherwise). Idempotent.
+
+    Publishes nothing: staff rights are accounts' own business, not part of its contract.
+    """
+    with transaction.atomic():
+        current = User.objects.select_for_update().get(pk=user.pk)
+        current.is_staff = True
+        current.is_superuser = current.is_superuser or superuser
+        current.save(update_fields=["is_staff", "is_superuser"])
+    return current
+
+
 def user_login(
     *,
     username: str,

@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "eventbus",
     "accounts",
     "orders",
+    "config.apps.ProjectConfig",
 ]
 
 MIDDLEWARE = [

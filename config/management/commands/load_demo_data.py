@@ -1,0 +1,74 @@
+"""`manage.py load_demo_data`: a staff user, a small catalogue and a customer with an order.
+
+Goes through each module's services, so the customer reaches orders the way every user
+does: accounts publishes user_registered and orders builds its replica from it. Safe to
+run again: what exists already is left as it is.
+"""
+
+from decimal import Decimal
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from accounts import services as accounts_services
+from accounts.models import User
+from orders import services as orders_services
+
+STAFF = ("admin", "admin@example.com", "demo-admin-pass-2026")
+CUSTOMER = ("alice", "alice@example.com", "demo-alice-pass-2026")
+PRODUCTS = [
+    ("MUG-001", "Coffee mug", Decimal("12.50")),
+    ("TEE-001", "T-shirt, navy", Decimal("19.90")),
+    ("BOOK-001", "Modular Monoliths in Practice", Decimal("34.00")),
+    ("STICKER-01", "Sticker pack", Decimal("3.20")),
+]
+
+
+class Command(BaseCommand):
+    help = "Load demo data (staff user, products, a customer with an order); idempotent."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--quiet", action="store_true", help="print nothing on success")
+
+    def handle(self, *args: Any, quiet: bool = False, **options: Any) -> None:
+        for sku, name, price in PRODUCTS:
+            orders_services.product_upsert(sku=sku, name=name, price=price, currency="EUR")
+
+        username, email, password = STAFF
+        if not User.objects.filter(username__iexact=username).exists():
+            staff = accounts_services.user_register(
+                username=username, email=email, password=password
+            )
+            accounts_services.user_grant_staff(user=staff)
+
+        username, email, password = CUSTOMER
+        if not User.objects.filter(username__iexact=username).exists():
+            alice = accounts_services.user_register(
+                username=username, email=email, password=password
+            )
+            # Inline delivery has already built alice's replica in orders (after the commit).
+            orders_services.order_place(
+                customer_id=alice.pk,
+                lines=[
+                    orders_services.OrderLineIn(sku="MUG-001", quantity=2),
+                    orders_services.OrderLineIn(sku="BOOK-001", quantity=1),
+                ],
+            )
+        if not quiet:
+            self.stdout.write(self._banner())
+
+    def _banner(self) -> str:
+        base = "http://127.0.0.1:8000"
+        return "\n".join(
+            [
+                "",
+                "Demo data is loaded. Open:",
+                f"  {base}/api/            browsable API (log in at {base}/api/auth/login/)",
+                f"  {base}/api/docs/       Swagger UI        {base}/api/schema/  OpenAPI",
+                f"  {base}/admin/          admin: users, products, orders, outbox, deliveries",
+                "Demo credentials:",
+                f"  staff     {STAFF[0]} / {STAFF[2]}",
+                f"  customer  {CUSTOMER[0]} / {CUSTOMER[2]}",
+                "",
+            ]
+        )
