@@ -2,6 +2,7 @@
 
 import json
 from argparse import ArgumentParser
+from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -20,8 +21,15 @@ class Command(BaseCommand):
             "catalog", help="every event with its version, producer and subscribers"
         )
         cat.add_argument("--format", choices=["table", "json"], default="table")
-        actions.add_parser(
+        retry = actions.add_parser(
             "retry", help="deliver failed deliveries that are due and stranded outbox rows"
+        )
+        retry.add_argument(
+            "--grace",
+            type=float,
+            default=operations.UNDISPATCHED_GRACE.total_seconds(),
+            metavar="SECONDS",
+            help="treat outbox rows undispatched for this long as stranded (default %(default)s)",
         )
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
@@ -35,8 +43,10 @@ class Command(BaseCommand):
             return
         self.stdout.write(catalog.render_table(entries))
 
-    def handle_retry(self, **options: Any) -> None:
-        outcomes = operations.retry_due()
+    def handle_retry(self, *, grace: float, **options: Any) -> None:
+        if grace < 0:
+            raise CommandError("--grace must be zero or more seconds.")
+        outcomes = operations.retry_due(grace=timedelta(seconds=grace))
         if not outcomes:
             self.stdout.write("Nothing is due.")
             return
