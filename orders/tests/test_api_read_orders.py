@@ -115,3 +115,25 @@ def test_order_detail_without_credentials_is_401(
     response = anonymous.get(f"/api/orders/{order.pk}/")
 
     assert response.status_code == 401
+
+
+def test_order_id_too_large_for_the_database_is_404(client_4242: APIClient, db: None):
+    response = client_4242.get(f"/api/orders/{10**30}/")
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("user_id", ["abc", 0, -3, 10**30])
+def test_token_with_a_user_id_that_is_not_a_positive_integer_is_401(
+    make_client, db: None, user_id: object
+):
+    # given a validly signed token whose user_id claim is unusable
+    # when
+    response = make_client(user_id).get("/api/orders/")
+
+    # then
+    assert response.status_code == 401
+    assert response.json() == {
+        "detail": "The token's user id is not a positive integer; "
+        "sign in again to get a valid token."
+    }
