@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -115,6 +115,10 @@ class OrderListCreateView(CustomerAPIView, ListAPIView):
     """The caller's orders, newest first (paginated); POST places a new one."""
 
     serializer_class = OrderSerializer
+
+    def get_serializer_class(self) -> type[serializers.Serializer]:
+        # The browsable API builds its POST form from this: offer the input shape there.
+        return OrderPlaceSerializer if self.request.method == "POST" else OrderSerializer
 
     def get_queryset(self) -> QuerySet[Order]:
         if getattr(self, "swagger_fake_view", False):  # schema generation, no user
