@@ -10,8 +10,8 @@ CustomerNotReplicated 409 with ``Retry-After``.
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, status
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -73,11 +73,14 @@ def api_error(exc: Exception) -> Exception:
 def caller_customer_id(request: Request) -> int:
     """The authenticated caller's id (``user_id`` claim or session user pk), as an int."""
     try:
-        return int(request.user.pk)
+        customer_id = int(request.user.pk)
     except (TypeError, ValueError):
+        customer_id = 0
+    if not 0 < customer_id < 2**63:
         raise exceptions.AuthenticationFailed(
-            "The token's user id is not an integer; sign in again to get a valid token."
-        ) from None
+            "The token's user id is not a positive integer; sign in again to get a valid token."
+        )
+    return customer_id
 
 
 class CustomerAPIView(APIView):
@@ -90,6 +93,7 @@ class CustomerAPIView(APIView):
         return super().handle_exception(api_error(exc))
 
 
+ORDER_ID = OpenApiParameter("order_id", int, OpenApiParameter.PATH, description="The order's id.")
 ERRORS_401 = OpenApiResponse(ErrorSerializer, description="No or invalid credentials.")
 ERRORS_404 = OpenApiResponse(ErrorSerializer, description="Not one of the caller's orders.")
 
@@ -111,6 +115,10 @@ class OrderListCreateView(CustomerAPIView, ListAPIView):
     """The caller's orders, newest first (paginated); POST places a new one."""
 
     serializer_class = OrderSerializer
+
+    def get_serializer_class(self) -> type[serializers.Serializer]:
+        # The browsable API builds its POST form from this: offer the input shape there.
+        return OrderPlaceSerializer if self.request.method == "POST" else OrderSerializer
 
     def get_queryset(self) -> QuerySet[Order]:
         if getattr(self, "swagger_fake_view", False):  # schema generation, no user
@@ -168,6 +176,7 @@ class OrderDetailView(CustomerAPIView):
 
     @extend_schema(
         summary="Show one of my orders",
+        parameters=[ORDER_ID],
         responses={200: OrderSerializer, 401: ERRORS_401, 404: ERRORS_404},
     )
     def get(self, request: Request, order_id: int) -> Response:
@@ -183,6 +192,7 @@ class OrderCancelView(CustomerAPIView):
 
     @extend_schema(
         summary="Cancel one of my orders",
+        parameters=[ORDER_ID],
         request=None,
         responses={
             200: OrderSerializer,

@@ -115,3 +115,42 @@ def test_order_detail_without_credentials_is_401(
     response = anonymous.get(f"/api/orders/{order.pk}/")
 
     assert response.status_code == 401
+
+
+def test_order_id_too_large_for_the_database_is_404(client_4242: APIClient, db: None):
+    response = client_4242.get(f"/api/orders/{10**30}/")
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("user_id", ["abc", 0, -3, 10**30])
+def test_token_with_a_user_id_that_is_not_a_positive_integer_is_401(
+    make_client, db: None, user_id: object
+):
+    # given a validly signed token whose user_id claim is unusable
+    # when
+    response = make_client(user_id).get("/api/orders/")
+
+    # then
+    assert response.status_code == 401
+    assert response.json() == {
+        "detail": "The token's user id is not a positive integer; "
+        "sign in again to get a valid token."
+    }
+
+
+def test_browsable_api_works_with_a_session_login(client, admin_user, products: dict[str, Product]):
+    # given a staff member logged in with a session (the browsable API's way in)
+    client.force_login(admin_user)
+    Customer.objects.create(customer_id=admin_user.pk, username="admin")
+    order = place(admin_user.pk)
+
+    # when the pages are rendered as HTML
+    pages = [
+        client.get(url, HTTP_ACCEPT="text/html")
+        for url in ["/api/orders/", f"/api/orders/{order.pk}/", "/api/orders/products/"]
+    ]
+
+    # then they render, with the order-placing form on the list
+    assert [p.status_code for p in pages] == [200, 200, 200]
+    assert "&quot;lines&quot;" in pages[0].content.decode()
