@@ -58,7 +58,7 @@ class OrderRecord(models.Model):
 
     order_id = models.BigIntegerField(unique=True, help_text="The order's id in orders.")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="order_records")
-    total = models.DecimalField(max_digits=12, decimal_places=2)
+    total = models.DecimalField(max_digits=16, decimal_places=2)
     currency = models.CharField(max_length=3)
     placed = models.BooleanField(default=False, help_text="orders.order_placed was applied.")
     cancelled = models.BooleanField(default=False, help_text="orders.order_cancelled was applied.")

@@ -52,7 +52,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('order_id', models.BigIntegerField(help_text="The order's id in orders.", unique=True)),
-                ('total', models.DecimalField(decimal_places=2, max_digits=12)),
+                ('total', models.DecimalField(decimal_places=2, max_digits=16)),
                 ('currency', models.CharField(max_length=3)),
                 ('placed', models.BooleanField(default=False, help_text='orders.order_placed was applied.')),
                 ('cancelled', models.BooleanField(default=False, help_text='orders.order_cancelled was applied.')),
