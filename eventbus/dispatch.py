@@ -60,9 +60,17 @@ def _first_attempt(
     sub: Subscription, envelope: Envelope, event: Event, *, mark_dispatched: bool, using: str
 ) -> Outcome:
     recorded = False
+    outermost = not transaction.get_connection(using).in_atomic_block
     try:
         with transaction.atomic(using=using), handling(envelope):
             sub(event)
+            untouched = outermost and store.transaction_untouched(using)
+            if not untouched:
+                recorded = True
+                store.record_first_success(
+                    envelope, sub.handler_id, mark_dispatched=mark_dispatched, using=using
+                )
+        if untouched:  # no effects to commit with: the record alone, one statement
             recorded = True
             store.record_first_success(
                 envelope, sub.handler_id, mark_dispatched=mark_dispatched, using=using

@@ -89,11 +89,28 @@ def _success_sql(vendor: str, mark_dispatched: bool) -> list[str]:
     return statements
 
 
+def transaction_untouched(using: str) -> bool:
+    """True when the current outermost transaction has not sent a statement yet.
+
+    PostgreSQL only (psycopg opens the server transaction lazily, at the first statement):
+    then a handler that just ran did nothing in the database, and its success can be
+    recorded by one statement in autocommit mode instead of BEGIN, statement, COMMIT.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql" or len(connection.savepoint_ids) > 0:
+        return False
+    info = getattr(connection.connection, "info", None)
+    status = getattr(info, "transaction_status", None)
+    return status is not None and int(status) == 0  # psycopg.pq.TransactionStatus.IDLE
+
+
 def record_first_success(
     envelope: Envelope, handler_id: str, *, mark_dispatched: bool, using: str
 ) -> None:
-    """Record that a handler applied an event on its first attempt, in the handler's transaction.
+    """Record that a handler applied an event on its first attempt.
 
+    Runs in the handler's transaction, so the record commits with the handler's effects; or
+    alone in autocommit mode when the handler touched no row (see transaction_untouched).
     Raises IntegrityError when a delivery row exists already (another process delivered it):
     the caller's transaction must then roll back so the effect is not applied twice.
     """
