@@ -49,5 +49,9 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+bench: install ## Benchmarks (SQLite and the PostgreSQL at 127.0.0.1:5432)
+	$(PY) bench/publish_overhead.py --db sqlite
+	$(PY) bench/publish_overhead.py --db postgres
+
 clean:
 	rm -rf $(VENV) $(TOOLS) var .pytest_cache .ruff_cache
