@@ -18,6 +18,7 @@ class Envelope:
     correlation_id: str
     causation_id: uuid.UUID | None
     payload: dict[str, Any]
+    aggregate_id: str = ""
 
     def event(self) -> Event:
         """Validate the payload into its event class; raises UnknownEventError or

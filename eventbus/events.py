@@ -36,6 +36,9 @@ class Event(BaseModel):
 
     event_name: ClassVar[str]
     event_version: ClassVar[int] = 1
+    #: The payload field naming the entity the event is about (e.g. "order_id"). Handlers
+    #: subscribed with ``ordered=True`` get the events of one aggregate in publish order.
+    aggregate_field: ClassVar[str | None] = None
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -48,6 +51,12 @@ class Event(BaseModel):
     def producer(cls) -> str:
         """The module that owns the event: the part of the name before the dot."""
         return cls.event_name.split(".", 1)[0]
+
+    def aggregate_id(self) -> str:
+        """The aggregate's id as text, or "" when the event names none."""
+        if self.aggregate_field is None:
+            return ""
+        return str(getattr(self, self.aggregate_field))
 
     def payload(self) -> dict[str, Any]:
         """The fields as JSON-ready plain values."""
@@ -64,6 +73,12 @@ def _register(cls: type[Event]) -> None:
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise EventDefinitionError(
             f"{cls.__qualname__}.event_version is {version!r}; use a positive integer."
+        )
+    aggregate = cls.aggregate_field
+    if aggregate is not None and aggregate not in cls.model_fields:
+        raise EventDefinitionError(
+            f"{cls.__qualname__}.aggregate_field is {aggregate!r}, which is not one of its "
+            f"fields {sorted(cls.model_fields)}."
         )
     existing = _registry.get((name, version))
     if existing is not None and _qualified(existing) != _qualified(cls):

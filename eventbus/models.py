@@ -1,4 +1,5 @@
-"""The bus's tables: the outbox of published envelopes and the per-handler deliveries."""
+"""The bus's tables: the outbox of published envelopes, per-handler deliveries and their
+failed attempts, and the workers that deliver them."""
 
 from django.db import models
 from django.db.models import Q
@@ -16,6 +17,12 @@ class OutboxMessage(models.Model):
     producer = models.CharField(max_length=100)
     correlation_id = models.CharField(max_length=64, db_index=True)
     causation_id = models.UUIDField(null=True, blank=True)
+    aggregate_id = models.CharField(
+        max_length=100,
+        blank=True,
+        default="",
+        help_text="The entity the event is about (e.g. an order id), for per-aggregate order.",
+    )
     payload = models.JSONField()
     dispatched_at = models.DateTimeField(
         null=True,
@@ -24,13 +31,21 @@ class OutboxMessage(models.Model):
     )
 
     class Meta:
-        ordering = ["-occurred_at"]
+        ordering = ["-id"]
         indexes = [
+            # The worker's claim: undispatched rows in id (= time) order. Partial, so it
+            # stays as small as the backlog however much delivered history there is.
             models.Index(
-                fields=["occurred_at"],
+                fields=["id"],
                 name="eventbus_outbox_undispatched",
                 condition=Q(dispatched_at__isnull=True),
             ),
+            models.Index(
+                fields=["aggregate_id", "id"],
+                name="eventbus_outbox_aggregate",
+                condition=~Q(aggregate_id=""),
+            ),
+            models.Index(fields=["occurred_at"], name="eventbus_outbox_occurred"),
         ]
 
     def __str__(self) -> str:
@@ -38,12 +53,13 @@ class OutboxMessage(models.Model):
 
 
 class Delivery(models.Model):
-    """The state of one (event, handler) pair: succeeded once, or failing with retries."""
+    """The state of one (event, handler) pair: succeeded once, or on its way there."""
 
     class Status(models.TextChoices):
         SUCCEEDED = "succeeded"
-        FAILED = "failed"
-        DEAD = "dead"
+        FAILED = "failed", "failed (will retry)"
+        WAITING = "waiting", "waiting for an earlier event of its aggregate"
+        DEAD = "dead", "dead letter"
         DISCARDED = "discarded"
 
     message = models.ForeignKey(OutboxMessage, on_delete=models.CASCADE, related_name="deliveries")
@@ -58,19 +74,21 @@ class Delivery(models.Model):
 
     class Meta:
         verbose_name_plural = "deliveries"
-        ordering = ["-created_at"]
+        ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(fields=["message", "handler"], name="eventbus_delivery_once"),
             models.CheckConstraint(
-                condition=Q(status="failed", next_attempt_at__isnull=False) | ~Q(status="failed"),
-                name="eventbus_failed_has_next_attempt",
+                condition=Q(status__in=["failed", "waiting"], next_attempt_at__isnull=False)
+                | ~Q(status__in=["failed", "waiting"]),
+                name="eventbus_due_has_next_attempt",
             ),
         ]
         indexes = [
+            # The retry claim: due failed or waiting deliveries. Partial, like the outbox's.
             models.Index(
                 fields=["next_attempt_at"],
                 name="eventbus_delivery_due",
-                condition=Q(status="failed"),
+                condition=Q(status__in=["failed", "waiting"]),
             ),
             models.Index(fields=["handler", "status"], name="eventbus_delivery_handler"),
         ]
@@ -85,3 +103,38 @@ class DeadLetter(Delivery):
     class Meta:
         proxy = True
         verbose_name = "dead letter"
+
+
+class DeliveryAttempt(models.Model):
+    """One failed attempt of a delivery: its error and traceback, kept for the record."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="failures")
+    number = models.PositiveIntegerField()
+    error = models.TextField()
+    traceback = models.TextField(blank=True, default="")
+    failed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["delivery", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["delivery", "number"], name="eventbus_attempt_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of delivery {self.delivery_id}"
+
+
+class Worker(models.Model):
+    """A running `eventbus worker` process; its heartbeat says it is alive."""
+
+    name = models.CharField(max_length=200, unique=True)
+    hostname = models.CharField(max_length=200)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    heartbeat_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["started_at"]
+
+    def __str__(self) -> str:
+        return self.name

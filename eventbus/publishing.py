@@ -49,10 +49,13 @@ def publish(event: Event, *, using: str = DEFAULT_DB_ALIAS) -> Envelope:
         correlation_id=current_correlation_id() or new_correlation_id(),
         causation_id=parent.event_id if parent is not None else None,
         payload=event.payload(),
+        aggregate_id=event.aggregate_id(),
     )
     has_subscribers = bool(subscriptions_for(envelope.name))
     inline = bus_settings.DELIVERY == "inline"
-    store.insert_message(envelope, dispatched=not has_subscribers, using=using)
+    store.insert_message(
+        envelope, dispatched=not has_subscribers, using=using, notify=has_subscribers and not inline
+    )
     for observer in _observers:
         observer(envelope, event)
     if has_subscribers and inline:

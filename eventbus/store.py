@@ -14,6 +14,9 @@ from django.utils import timezone
 from eventbus.envelope import Envelope
 from eventbus.models import Delivery, OutboxMessage
 
+#: The PostgreSQL channel a publish NOTIFYs in worker mode, and the worker LISTENs on.
+NOTIFY_CHANNEL = "eventbus"
+
 _OUTBOX_COLUMNS = (
     "id",
     "name",
@@ -22,23 +25,34 @@ _OUTBOX_COLUMNS = (
     "producer",
     "correlation_id",
     "causation_id",
+    "aggregate_id",
     "payload",
     "dispatched_at",
 )
 
 
 @cache
-def _insert_message_sql(vendor: str) -> str:
+def _insert_message_sql(vendor: str, notify: bool) -> str:
     meta = OutboxMessage._meta
     columns = ", ".join(meta.get_field(name).column for name in _OUTBOX_COLUMNS)
     marks = ", ".join(["%s"] * len(_OUTBOX_COLUMNS))
+    if notify and vendor == "postgresql":
+        # The notification is sent when the transaction commits, and not at all on rollback;
+        # as part of the insert it costs no extra round trip.
+        return (
+            f"WITH _notify AS (SELECT pg_notify('{NOTIFY_CHANNEL}', '')) "
+            f"INSERT INTO {meta.db_table} ({columns}) SELECT {marks} FROM _notify"
+        )
     return f"INSERT INTO {meta.db_table} ({columns}) VALUES ({marks})"
 
 
-def insert_message(envelope: Envelope, *, dispatched: bool, using: str) -> None:
+def insert_message(
+    envelope: Envelope, *, dispatched: bool, using: str, notify: bool = False
+) -> None:
     """Insert the envelope's outbox row in the caller's transaction.
 
     ``dispatched`` marks it done at once (an event nobody subscribes to in this process).
+    ``notify`` wakes the workers listening on PostgreSQL when the transaction commits.
     """
     connection = connections[using]
     meta = OutboxMessage._meta
@@ -50,6 +64,7 @@ def insert_message(envelope: Envelope, *, dispatched: bool, using: str) -> None:
         "producer": envelope.producer,
         "correlation_id": envelope.correlation_id,
         "causation_id": envelope.causation_id,
+        "aggregate_id": envelope.aggregate_id,
         "payload": envelope.payload,
         "dispatched_at": envelope.occurred_at if dispatched else None,
     }
@@ -57,7 +72,7 @@ def insert_message(envelope: Envelope, *, dispatched: bool, using: str) -> None:
         meta.get_field(name).get_db_prep_save(values[name], connection) for name in _OUTBOX_COLUMNS
     ]
     with connection.cursor() as cursor:
-        cursor.execute(_insert_message_sql(connection.vendor), params)
+        cursor.execute(_insert_message_sql(connection.vendor, notify), params)
 
 
 @cache

@@ -24,6 +24,7 @@ class Subscription:
     event: type[Event]
     func: Callable[[Any], None]
     max_attempts: int | None = None
+    ordered: bool = False
 
     @property
     def module(self) -> str:
@@ -34,15 +35,23 @@ class Subscription:
 
 
 def subscriber[E: Event](
-    event: type[E], *, max_attempts: int | None = None
+    event: type[E], *, max_attempts: int | None = None, ordered: bool = False
 ) -> Callable[[Handler[E]], Handler[E]]:
     """Subscribe the decorated function to ``event``.
 
     The handler receives the event instance. It runs after the publishing transaction
     commits, in a transaction of its own, once per event (a redelivery is skipped once it
     succeeded). It must not assume it runs in the publisher's process. ``max_attempts``
-    overrides EVENTBUS['MAX_ATTEMPTS'] for this handler.
+    overrides EVENTBUS['MAX_ATTEMPTS'] for this handler. ``ordered=True`` asks for the events
+    of one aggregate (see Event.aggregate_field) in publish order: a later event waits, in
+    status "waiting", while an earlier one of the same aggregate is undelivered, failing or
+    dead for this module's handlers.
     """
+    if ordered and event.aggregate_field is None:
+        raise SubscriptionError(
+            f"@subscriber({event.__name__}, ordered=True) needs {event.__name__}.aggregate_field "
+            "to say which field identifies the aggregate."
+        )
     if not (isinstance(event, type) and issubclass(event, Event) and "event_name" in vars(event)):
         raise SubscriptionError(f"@subscriber needs a concrete Event class, got {event!r}.")
 
@@ -53,7 +62,7 @@ def subscriber[E: Event](
             if existing.event is event:
                 return func  # the module was imported twice; keep the first registration
             raise SubscriptionError(f"{handler_id} already subscribes to {existing.event}.")
-        subscription = Subscription(handler_id, event, func, max_attempts)
+        subscription = Subscription(handler_id, event, func, max_attempts, ordered)
         _by_id[handler_id] = subscription
         _signals.signal(event.event_name).connect(subscription, sender=ANY, weak=False)
         return func

@@ -16,3 +16,12 @@ class OtherThingHappened(Event):
     event_version = 1
 
     thing_id: int
+
+
+class OrderedThingHappened(Event):
+    event_name = "samples.ordered_thing_happened"
+    event_version = 1
+    aggregate_field = "thing_id"
+
+    thing_id: int
+    step: int

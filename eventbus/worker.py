@@ -1,0 +1,213 @@
+"""The delivery worker: claims outbox rows and due retries in batches until told to stop.
+
+In worker mode it delivers every published event; in inline mode it finishes rows that a
+dead process left undispatched (after the grace period) and runs due retries. On
+PostgreSQL it sleeps on LISTEN/NOTIFY and wakes as soon as a transaction publishes; every
+``poll`` seconds it also looks by itself (retries fall due without any notification).
+"""
+
+import logging
+import os
+import signal
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from types import FrameType
+from typing import Any
+
+from django.db import connections, transaction
+from django.utils import timezone
+
+from eventbus.batches import deliver_outbox_batch, retry_due_batch
+from eventbus.conf import bus_settings
+from eventbus.exceptions import EventBusError
+from eventbus.models import Worker as WorkerRow
+from eventbus.store import NOTIFY_CHANNEL
+
+logger = logging.getLogger("eventbus.worker")
+
+HEARTBEAT_EVERY = timedelta(seconds=5)
+#: A worker whose heartbeat is older than this is taken for dead.
+PRESUMED_DEAD_AFTER = timedelta(seconds=30)
+
+
+class WorkerAlreadyRunning(EventBusError):
+    """On SQLite a second worker would only wait for the first one's write lock."""
+
+
+@dataclass
+class WorkerTotals:
+    messages: int = 0
+    deliveries: int = 0
+    retries: int = 0
+    batches: int = 0
+
+
+class Worker:
+    """One worker process. ``run()`` returns after a stop signal, or when drained if ``once``."""
+
+    def __init__(
+        self,
+        *,
+        using: str = "default",
+        batch_size: int = 100,
+        poll: float = 1.0,
+        once: bool = False,
+        grace: timedelta = timedelta(seconds=60),
+        on_batch: Callable[[WorkerTotals], None] | None = None,
+    ) -> None:
+        self.using = using
+        self.batch_size = batch_size
+        self.poll = poll
+        self.once = once
+        self.grace = grace
+        self.on_batch = on_batch
+        self.totals = WorkerTotals()
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._stopping = False
+        self._last_heartbeat = 0.0
+
+    # --- life cycle ----------------------------------------------------------------------
+
+    def run(self) -> WorkerTotals:
+        with self._registered(), self._stop_on_signals(), self._listener() as wait:
+            logger.info(
+                "worker %s started: %s mode, batches of %d, %s database",
+                self.name,
+                bus_settings.DELIVERY,
+                self.batch_size,
+                connections[self.using].vendor,
+            )
+            while not self._stopping:
+                worked = self.tick()
+                self._heartbeat()
+                if worked:
+                    continue
+                if self.once:
+                    break
+                wait(self.poll)
+            logger.info(
+                "worker %s stopped: %d messages, %d deliveries, %d retries in %d batches",
+                self.name,
+                self.totals.messages,
+                self.totals.deliveries,
+                self.totals.retries,
+                self.totals.batches,
+            )
+        return self.totals
+
+    def stop(self) -> None:
+        """Finish the current batch, then return from run()."""
+        self._stopping = True
+
+    def tick(self) -> int:
+        """One outbox batch and one batch of due retries; returns how much was done."""
+        occurred_before = None
+        if bus_settings.DELIVERY == "inline":  # the publishers deliver; take only the stranded
+            occurred_before = timezone.now() - self.grace
+        batch = deliver_outbox_batch(
+            using=self.using, batch_size=self.batch_size, occurred_before=occurred_before
+        )
+        retried = retry_due_batch(using=self.using, batch_size=self.batch_size)
+        if batch.messages or retried:
+            self.totals.batches += 1
+            self.totals.messages += batch.messages
+            self.totals.deliveries += batch.deliveries
+            self.totals.retries += len(retried)
+            logger.debug(
+                "batch: %d messages %s, %d retries", batch.messages, batch.statuses, len(retried)
+            )
+            if self.on_batch is not None:
+                self.on_batch(self.totals)
+        return batch.messages + len(retried)
+
+    # --- registration, signals, waiting --------------------------------------------------
+
+    @contextmanager
+    def _registered(self) -> Iterator[None]:
+        now = timezone.now()
+        with transaction.atomic(using=self.using):
+            rows = WorkerRow.objects.using(self.using)
+            rows.filter(heartbeat_at__lt=now - PRESUMED_DEAD_AFTER).delete()
+            if connections[self.using].vendor == "sqlite":
+                other = rows.first()
+                if other is not None:
+                    raise WorkerAlreadyRunning(
+                        f"Another worker is running ({other.name}, last seen "
+                        f"{(now - other.heartbeat_at).total_seconds():.0f} s ago). On SQLite one "
+                        "worker is enough: writes take the whole database in turn, so a second "
+                        "one would only wait. Use PostgreSQL to run several."
+                    )
+            rows.create(
+                name=self.name,
+                hostname=socket.gethostname(),
+                pid=os.getpid(),
+                started_at=now,
+                heartbeat_at=now,
+            )
+        self._last_heartbeat = time.monotonic()
+        try:
+            yield
+        finally:
+            WorkerRow.objects.using(self.using).filter(name=self.name).delete()
+
+    def _heartbeat(self) -> None:
+        if time.monotonic() - self._last_heartbeat < HEARTBEAT_EVERY.total_seconds():
+            return
+        WorkerRow.objects.using(self.using).filter(name=self.name).update(
+            heartbeat_at=timezone.now()
+        )
+        self._last_heartbeat = time.monotonic()
+
+    @contextmanager
+    def _stop_on_signals(self) -> Iterator[None]:
+        def request_stop(signum: int, frame: FrameType | None) -> None:
+            logger.info(
+                "worker %s: %s, stopping after this batch", self.name, signal.Signals(signum).name
+            )
+            self.stop()
+
+        previous = {
+            signum: signal.signal(signum, request_stop)
+            for signum in (signal.SIGTERM, signal.SIGINT)
+        }
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    @contextmanager
+    def _listener(self) -> Iterator[Callable[[float], None]]:
+        """Yield wait(seconds): returns early on a NOTIFY (PostgreSQL) or a stop request."""
+        if connections[self.using].vendor != "postgresql":
+            yield self._sleep
+            return
+        listening = connections.create_connection(self.using)
+        listening.ensure_connection()
+        raw: Any = listening.connection
+        raw.execute(f"LISTEN {NOTIFY_CHANNEL}")
+
+        def wait(seconds: float) -> None:
+            deadline = time.monotonic() + seconds
+            while not self._stopping:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                # Short slices, so a stop signal is seen promptly; a NOTIFY ends the wait.
+                for _ in raw.notifies(timeout=min(left, 0.5), stop_after=1):
+                    return
+
+        try:
+            yield wait
+        finally:
+            listening.close()
+
+    def _sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self._stopping and time.monotonic() < deadline:
+            time.sleep(min(0.05, max(deadline - time.monotonic(), 0)))
