@@ -10,7 +10,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from eventbus import DoNotRetry, publish
-from eventbus.models import Delivery, DeliveryAttempt, OutboxMessage
+from eventbus.models import Delivery, OutboxMessage
 from eventbus.models import Worker as WorkerRow
 from eventbus.tests.sample import OrderedThingHappened, ThingHappened
 from eventbus.worker import Worker
