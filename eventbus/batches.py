@@ -92,20 +92,30 @@ def deliver_outbox_batch(
         if not messages:
             return result
         relax_commit(using)
-        ids = [m.pk for m in messages]
-        existing = set(
-            Delivery.objects.using(using)
-            .filter(message_id__in=ids)
-            .values_list("message_id", "handler")
-        )
-        try:
-            with transaction.atomic(using=using):
-                _Pass(using, existing).run(messages, result)
-        except _HandlerFailed as failed:
-            result = BatchResult()
-            _Pass(using, existing, careful=True, known_failure=failed).run(messages, result)
-        OutboxMessage.objects.using(using).filter(pk__in=ids).update(dispatched_at=timezone.now())
-        result.messages = len(messages)
+        return deliver_messages(messages, using=using)
+
+
+def deliver_messages(messages: list[OutboxMessage], *, using: str) -> BatchResult:
+    """Deliver rows the caller holds (claimed, or just inserted) and mark them dispatched.
+
+    Runs in the caller's transaction, which must be open. Handlers that already have a
+    delivery row for a message are skipped.
+    """
+    ids = [m.pk for m in messages]
+    existing = set(
+        Delivery.objects.using(using)
+        .filter(message_id__in=ids)
+        .values_list("message_id", "handler")
+    )
+    result = BatchResult()
+    try:
+        with transaction.atomic(using=using):
+            _Pass(using, existing).run(messages, result)
+    except _HandlerFailed as failed:
+        result = BatchResult()
+        _Pass(using, existing, careful=True, known_failure=failed).run(messages, result)
+    OutboxMessage.objects.using(using).filter(pk__in=ids).update(dispatched_at=timezone.now())
+    result.messages = len(messages)
     return result
 
 

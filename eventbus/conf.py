@@ -6,6 +6,12 @@ EVENTBUS = {
     "RETRY_BASE_SECONDS": 2.0,     # first retry delay; doubles on every attempt
     "RETRY_MAX_SECONDS": 3600.0,   # cap on one delay
     "RETRY_JITTER": 0.2,           # +/- fraction of randomness on each delay
+    "TRANSPORT": "local",          # or "amqp": relay every event to RabbitMQ (split mode)
+    "BROKER_URL": "amqp://guest:guest@127.0.0.1:5672//",
+    "EXCHANGE": "eventbus",        # the durable topic exchange
+    "QUEUE_PREFIX": "",            # queues are named "<prefix><module>.events"
+    "CONFIRM_TIMEOUT_SECONDS": 10.0,  # a publish not confirmed by then is sent again later
+    "PREFETCH": 200,               # unacknowledged messages a consumer may hold
 }
 """
 
@@ -18,6 +24,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 DELIVERY_MODES = ("inline", "worker")
+TRANSPORTS = ("local", "amqp")
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,15 @@ class BusSettings:
     RETRY_BASE_SECONDS: float = 2.0
     RETRY_MAX_SECONDS: float = 3600.0
     RETRY_JITTER: float = 0.2
+    # "local": events stay in this process's database (externalised ones are also relayed
+    # to the broker). "amqp": every event is relayed to the broker; handlers of events whose
+    # producer module is not installed here receive them from it (`eventbus consume`).
+    TRANSPORT: str = "local"
+    BROKER_URL: str = "amqp://guest:guest@127.0.0.1:5672//"
+    EXCHANGE: str = "eventbus"
+    QUEUE_PREFIX: str = ""  # queues are "<prefix><module>.events"
+    CONFIRM_TIMEOUT_SECONDS: float = 10.0
+    PREFETCH: int = 200
 
 
 def _load() -> BusSettings:
@@ -41,6 +57,10 @@ def _load() -> BusSettings:
     if loaded.DELIVERY not in DELIVERY_MODES:
         raise ImproperlyConfigured(
             f"EVENTBUS['DELIVERY'] is {loaded.DELIVERY!r}; use one of {list(DELIVERY_MODES)}."
+        )
+    if loaded.TRANSPORT not in TRANSPORTS:
+        raise ImproperlyConfigured(
+            f"EVENTBUS['TRANSPORT'] is {loaded.TRANSPORT!r}; use one of {list(TRANSPORTS)}."
         )
     if loaded.MAX_ATTEMPTS < 1:
         raise ImproperlyConfigured("EVENTBUS['MAX_ATTEMPTS'] must be at least 1.")

@@ -24,6 +24,15 @@ class OutboxMessage(models.Model):
         help_text="The entity the event is about (e.g. an order id), for per-aggregate order.",
     )
     payload = models.JSONField()
+
+    class Broker(models.TextChoices):
+        NONE = "", "local only"
+        PENDING = "pending", "to be relayed to the broker"
+        SENT = "sent", "relayed (confirmed by the broker)"
+        RECEIVED = "received", "received from the broker"
+
+    broker = models.CharField(max_length=10, choices=Broker.choices, blank=True, default="")
+    relayed_at = models.DateTimeField(null=True, blank=True)
     dispatched_at = models.DateTimeField(
         null=True,
         blank=True,
@@ -39,6 +48,12 @@ class OutboxMessage(models.Model):
                 fields=["id"],
                 name="eventbus_outbox_undispatched",
                 condition=Q(dispatched_at__isnull=True),
+            ),
+            # The relay's claim: rows still to be sent to the broker.
+            models.Index(
+                fields=["id"],
+                name="eventbus_outbox_unrelayed",
+                condition=Q(broker="pending"),
             ),
             models.Index(
                 fields=["aggregate_id", "id"],

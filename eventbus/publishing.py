@@ -25,8 +25,10 @@ def publish(event: Event, *, using: str = DEFAULT_DB_ALIAS) -> Envelope:
 
     Must be called inside ``transaction.atomic()`` (on the ``using`` database): the outbox
     row is written in that transaction, so a rollback publishes nothing. Raises
-    NotInTransactionError otherwise. In inline mode each subscriber runs after the commit,
-    in its own transaction; its failure is recorded and never raised here.
+    NotInTransactionError otherwise. In inline mode each subscriber in this process runs
+    after the commit, in its own transaction; its failure is recorded and never raised
+    here. With the amqp transport, or for an externalised event, the row also waits for the
+    relay to send it to the broker.
     """
     connection = connections[using]
     if not connection.in_atomic_block:
@@ -53,8 +55,13 @@ def publish(event: Event, *, using: str = DEFAULT_DB_ALIAS) -> Envelope:
     )
     has_subscribers = bool(subscriptions_for(envelope.name))
     inline = bus_settings.DELIVERY == "inline"
+    relayed = bus_settings.TRANSPORT == "amqp" or getattr(type(event), "externalised", False)
     store.insert_message(
-        envelope, dispatched=not has_subscribers, using=using, notify=has_subscribers and not inline
+        envelope,
+        dispatched=not has_subscribers,
+        using=using,
+        notify=(has_subscribers and not inline) or relayed,
+        broker="pending" if relayed else "",
     )
     for observer in _observers:
         observer(envelope, event)

@@ -27,6 +27,7 @@ _OUTBOX_COLUMNS = (
     "causation_id",
     "aggregate_id",
     "payload",
+    "broker",
     "dispatched_at",
 )
 
@@ -47,12 +48,18 @@ def _insert_message_sql(vendor: str, notify: bool) -> str:
 
 
 def insert_message(
-    envelope: Envelope, *, dispatched: bool, using: str, notify: bool = False
+    envelope: Envelope,
+    *,
+    dispatched: bool,
+    using: str,
+    notify: bool = False,
+    broker: str = "",
 ) -> None:
     """Insert the envelope's outbox row in the caller's transaction.
 
     ``dispatched`` marks it done at once (an event nobody subscribes to in this process).
     ``notify`` wakes the workers listening on PostgreSQL when the transaction commits.
+    ``broker`` is "pending" for an event the relay must send to the broker.
     """
     connection = connections[using]
     meta = OutboxMessage._meta
@@ -66,6 +73,7 @@ def insert_message(
         "causation_id": envelope.causation_id,
         "aggregate_id": envelope.aggregate_id,
         "payload": envelope.payload,
+        "broker": broker,
         "dispatched_at": envelope.occurred_at if dispatched else None,
     }
     params = [

@@ -26,6 +26,7 @@ from eventbus.batches import deliver_outbox_batch, retry_due_batch
 from eventbus.conf import bus_settings
 from eventbus.exceptions import EventBusError
 from eventbus.models import Worker as WorkerRow
+from eventbus.relay import Relayer, relaying_needed
 from eventbus.store import NOTIFY_CHANNEL
 
 logger = logging.getLogger("eventbus.worker")
@@ -45,6 +46,7 @@ class WorkerTotals:
     deliveries: int = 0
     retries: int = 0
     batches: int = 0
+    relayed: int = 0
 
 
 class Worker:
@@ -70,6 +72,7 @@ class Worker:
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._stopping = False
         self._last_heartbeat = 0.0
+        self.relayer = Relayer(using=using) if relaying_needed() else None
 
     # --- life cycle ----------------------------------------------------------------------
 
@@ -91,12 +94,13 @@ class Worker:
                     break
                 wait(self.poll)
             logger.info(
-                "worker %s stopped: %d messages, %d deliveries, %d retries in %d batches",
+                "worker %s stopped: %d messages, %d deliveries, %d retries in %d batches, %d relayed",
                 self.name,
                 self.totals.messages,
                 self.totals.deliveries,
                 self.totals.retries,
                 self.totals.batches,
+                self.totals.relayed,
             )
         return self.totals
 
@@ -113,6 +117,8 @@ class Worker:
             using=self.using, batch_size=self.batch_size, occurred_before=occurred_before
         )
         retried = retry_due_batch(using=self.using, batch_size=self.batch_size)
+        relayed = self.relayer.tick() if self.relayer is not None else 0
+        self.totals.relayed += relayed
         if batch.messages or retried:
             self.totals.batches += 1
             self.totals.messages += batch.messages
@@ -123,7 +129,7 @@ class Worker:
             )
             if self.on_batch is not None:
                 self.on_batch(self.totals)
-        return batch.messages + len(retried)
+        return batch.messages + len(retried) + relayed
 
     # --- registration, signals, waiting --------------------------------------------------
 
@@ -154,6 +160,8 @@ class Worker:
             yield
         finally:
             WorkerRow.objects.using(self.using).filter(name=self.name).delete()
+            if self.relayer is not None:
+                self.relayer.close()
 
     def _heartbeat(self) -> None:
         if time.monotonic() - self._last_heartbeat < HEARTBEAT_EVERY.total_seconds():

@@ -145,6 +145,10 @@ SPECTACULAR_SETTINGS = {
 EVENTBUS = {
     "DELIVERY": env_str("EVENTBUS_DELIVERY", "inline"),
     "MAX_ATTEMPTS": env_int("EVENTBUS_MAX_ATTEMPTS", 8),
+    "TRANSPORT": env_str("EVENTBUS_TRANSPORT", "local"),
+    "BROKER_URL": env_str("EVENTBUS_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"),
+    "EXCHANGE": env_str("EVENTBUS_EXCHANGE", "eventbus"),
+    "QUEUE_PREFIX": env_str("EVENTBUS_QUEUE_PREFIX", ""),
 }
 
 # Login throttling: failures allowed per username and per client address in the window.

@@ -31,3 +31,6 @@ def predictable_retries() -> Iterator[None]:
         EVENTBUS={"MAX_ATTEMPTS": 3, "RETRY_BASE_SECONDS": 10, "RETRY_JITTER": 0}
     ):
         yield
+
+
+from eventbus.tests.rabbitmq import broker  # noqa: E402, F401  (a fixture for the AMQP tests)

@@ -1,0 +1,96 @@
+"""The relay: sends outbox rows marked for the broker, marking them sent once confirmed.
+
+Rows are claimed in id order with SKIP LOCKED (several relays can run), published as one
+batch with many confirms in flight, and marked sent in one UPDATE for those the broker
+confirmed, in the claim's transaction. Unconfirmed rows stay pending and are sent again:
+delivery to the broker is at least once, and consumers deduplicate by event id.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from eventbus.batches import claim
+from eventbus.conf import bus_settings
+from eventbus.dispatch import envelope_of
+from eventbus.models import OutboxMessage
+from eventbus.transports.amqp import CONNECTION_ERRORS, ConfirmingPublisher
+from eventbus.transports.wire import encode
+
+logger = logging.getLogger("eventbus.relay")
+
+MAX_BACKOFF_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class RelayResult:
+    claimed: int
+    confirmed: int
+
+
+def relay_batch(publisher: ConfirmingPublisher, *, using: str, batch_size: int) -> RelayResult:
+    """Publish up to ``batch_size`` pending rows; raises CONNECTION_ERRORS if the broker is
+    unreachable (the rows stay pending, nothing is marked)."""
+    with transaction.atomic(using=using):
+        pending = OutboxMessage.objects.using(using).filter(broker=OutboxMessage.Broker.PENDING)
+        rows = list(claim(pending.order_by("id"), using=using)[:batch_size])
+        if not rows:
+            return RelayResult(0, 0)
+        confirmed = publisher.publish_many([encode(envelope_of(row)) for row in rows])
+        sent = [row.pk for row, ok in zip(rows, confirmed, strict=True) if ok]
+        if sent:
+            OutboxMessage.objects.using(using).filter(pk__in=sent).update(
+                broker=OutboxMessage.Broker.SENT, relayed_at=timezone.now()
+            )
+        return RelayResult(len(rows), len(sent))
+
+
+def relaying_needed() -> bool:
+    """With the amqp transport, or when some event is externalised, rows await the relay."""
+    from eventbus.events import registered_events
+
+    if bus_settings.TRANSPORT == "amqp":
+        return True
+    return any(getattr(cls, "externalised", False) for cls in registered_events())
+
+
+class Relayer:
+    """Relays batch after batch; when the broker is away, backs off and reconnects.
+
+    Publishing requests never wait for it: while the broker is down the outbox simply
+    grows, and it drains when the broker is back.
+    """
+
+    def __init__(self, *, using: str = "default", batch_size: int = 500) -> None:
+        self.using = using
+        self.batch_size = batch_size
+        self.publisher = ConfirmingPublisher(
+            bus_settings.BROKER_URL,
+            bus_settings.EXCHANGE,
+            float(bus_settings.CONFIRM_TIMEOUT_SECONDS),
+        )
+        self.backoff = 0.0
+        self._resume_at = 0.0
+        self.sent = 0
+
+    def tick(self) -> int:
+        """Relay one batch; returns how many rows were confirmed (0 while backing off)."""
+        if time.monotonic() < self._resume_at:
+            return 0
+        try:
+            result = relay_batch(self.publisher, using=self.using, batch_size=self.batch_size)
+        except CONNECTION_ERRORS as exc:
+            self.publisher.close()
+            self.backoff = min(max(self.backoff * 2, 0.5), MAX_BACKOFF_SECONDS)
+            self._resume_at = time.monotonic() + self.backoff
+            logger.warning("broker unreachable (%s); relaying again in %.1f s", exc, self.backoff)
+            return 0
+        self.backoff = 0.0
+        self.sent += result.confirmed
+        return result.confirmed
+
+    def close(self) -> None:
+        self.publisher.close()

@@ -1,0 +1,160 @@
+"""The AMQP transport against the local RabbitMQ: relay with confirms, consume with dedup."""
+
+import json
+import uuid
+
+import kombu
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from eventbus import publish
+from eventbus.consumer import Consumer, consumed_queues
+from eventbus.envelope import Envelope
+from eventbus.models import Delivery, OutboxMessage
+from eventbus.relay import Relayer
+from eventbus.tests.rabbitmq import BROKER_URL, get_all
+from eventbus.tests.sample import ThingHappened
+from eventbus.transports.amqp import ConfirmingPublisher
+from eventbus.transports.wire import encode
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def envelope(thing_id: int, **payload) -> Envelope:
+    return Envelope(
+        event_id=uuid.uuid4(),
+        name="samples.thing_happened",
+        version=1,
+        occurred_at=timezone.now(),
+        producer="samples",
+        correlation_id="corr-1",
+        causation_id=None,
+        payload={"thing_id": thing_id, "label": "", **payload},
+    )
+
+
+def send(names, *envelopes: Envelope) -> None:
+    from eventbus.conf import bus_settings
+
+    publisher = ConfirmingPublisher(bus_settings.BROKER_URL, names["EXCHANGE"], 5)
+    try:
+        assert publisher.publish_many([encode(e) for e in envelopes]) == [True] * len(envelopes)
+    finally:
+        publisher.close()
+
+
+def test_relay_sends_pending_rows_with_confirms_and_marks_them_sent(broker, subscribe):
+    subscribe(ThingHappened, lambda event: None)
+    queue = f"{broker['QUEUE_PREFIX']}eventbus.events"
+    Consumer(once=True, poll=0.2).run()  # declares the queue and its binding
+    with transaction.atomic():
+        published = [publish(ThingHappened(thing_id=i)) for i in range(3)]
+
+    assert OutboxMessage.objects.filter(broker="pending").count() == 3
+    relayer = Relayer(batch_size=10)
+    try:
+        assert relayer.tick() == 3
+    finally:
+        relayer.close()
+
+    rows = OutboxMessage.objects.order_by("id")
+    assert [r.broker for r in rows] == ["sent"] * 3
+    assert all(r.relayed_at is not None for r in rows)
+    messages = get_all(queue)
+    assert [m.properties["message_id"] for m in messages] == [str(p.event_id) for p in published]
+    first = messages[0]
+    assert json.loads(first.body) == {"label": "", "thing_id": 0}
+    assert first.delivery_info["routing_key"] == "samples.thing_happened.v1"
+    assert first.properties["delivery_mode"] == 2
+    headers = first.properties["application_headers"]
+    assert headers["x-event-name"] == "samples.thing_happened"
+    assert headers["x-event-version"] == 1
+    assert headers["x-correlation-id"] == published[0].correlation_id
+
+
+def test_consumer_stores_delivers_and_skips_duplicates(broker, subscribe):
+    calls = []
+    subscribe(ThingHappened, lambda event: calls.append(event.thing_id))
+    assert consumed_queues() == {
+        f"{broker['QUEUE_PREFIX']}eventbus.events": ["samples.thing_happened.*"]
+    }
+    Consumer(once=True, poll=0.2).run()
+    first, second = envelope(1), envelope(2)
+
+    send(broker, first, second, first)  # the same message twice
+    totals = Consumer(once=True, poll=0.5).run()
+
+    assert calls == [1, 2]
+    assert (totals.messages, totals.stored, totals.duplicates) == (3, 2, 1)
+    rows = OutboxMessage.objects.order_by("id")
+    assert [(r.pk, r.broker, r.dispatched_at is not None) for r in rows] == sorted(
+        [(first.event_id, "received", True), (second.event_id, "received", True)]
+    )
+    assert Delivery.objects.filter(status="succeeded").count() == 2
+
+    send(broker, second)  # redelivered later: still applied once
+    Consumer(once=True, poll=0.5).run()
+    assert calls == [1, 2]
+
+
+def test_unreadable_messages_are_dead_lettered_with_the_reason(broker, subscribe):
+    calls = []
+    subscribe(ThingHappened, lambda event: calls.append(event.thing_id))
+    Consumer(once=True, poll=0.2).run()  # declares the queues
+    queue = f"{broker['QUEUE_PREFIX']}eventbus.events"
+    good = envelope(5)
+    bad_payload = envelope(6)
+    bad_payload = (
+        Envelope(**{**bad_payload.__dict__, "payload": {"thing_id": "six"}}) if False else None
+    )
+
+    with kombu.Connection(BROKER_URL) as connection:
+        producer = connection.Producer()
+        producer.publish(
+            b"not json",
+            exchange=broker["EXCHANGE"],
+            routing_key="samples.thing_happened.v1",
+            message_id=str(uuid.uuid4()),
+            headers={
+                "x-event-name": "samples.thing_happened",
+                "x-event-version": 1,
+                "x-occurred-at": timezone.now().isoformat(),
+            },
+            serializer=None,
+            content_type="application/json",
+            content_encoding="utf-8",
+        )
+        wire = encode(envelope(7))
+        producer.publish(
+            json.dumps({"thing_id": "seven"}).encode(),
+            exchange=broker["EXCHANGE"],
+            routing_key=wire.routing_key,
+            message_id=wire.message_id,
+            headers=wire.headers,
+            content_type="application/json",
+            content_encoding="utf-8",
+        )
+        producer.publish(
+            b"{}",
+            exchange=broker["EXCHANGE"],
+            routing_key="samples.thing_happened.v9",
+            message_id=str(uuid.uuid4()),
+            headers={**wire.headers, "x-event-version": 9},
+            content_type="application/json",
+            content_encoding="utf-8",
+        )
+    send(broker, good)
+
+    totals = Consumer(once=True, poll=0.5).run()
+
+    assert calls == [5]
+    assert totals.dead_lettered == 3
+    dead = get_all(f"{queue}.dead-letter")
+    reasons = [m.properties["application_headers"]["x-eventbus-dead-reason"] for m in dead]
+    assert reasons[0].startswith("body is not JSON")
+    assert reasons[1].startswith("ValidationError")
+    assert reasons[2].startswith(
+        "UnknownEventError: No event class is registered for 'samples.thing_happened' version 9"
+    )
+    assert OutboxMessage.objects.count() == 1

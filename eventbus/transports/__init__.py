@@ -1,0 +1,1 @@
+"""Transports move envelopes between processes: "local" (this database only) or "amqp"."""

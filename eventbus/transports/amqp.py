@@ -1,0 +1,277 @@
+"""RabbitMQ through kombu/py-amqp: a confirming publisher and a batching consumer.
+
+Topology (declared by both sides, idempotently):
+
+    exchange  <EXCHANGE>             durable topic; unroutable messages go to the
+                                     alternate exchange <EXCHANGE>.unrouted, whose durable
+                                     queue of the same name keeps them, so none is lost
+    queue     <module>.events        durable, one per consuming module, bound to
+                                     "<event name>.*" for each event its handlers take
+    queue     <module>.events.dead-letter   messages that could not be read, with the reason
+"""
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import amqp
+import kombu
+from kombu.exceptions import OperationalError
+
+from eventbus.transports.wire import CONTENT_TYPE, WireMessage
+
+logger = logging.getLogger("eventbus.amqp")
+
+#: What a lost or refused broker connection raises: retry after a pause.
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    OperationalError,
+    amqp.exceptions.ConnectionError,
+    amqp.exceptions.RecoverableConnectionError,
+    amqp.exceptions.ChannelError,
+)
+
+
+def dead_letter_queue(queue: str) -> str:
+    return f"{queue}.dead-letter"
+
+
+def declare_exchange(channel: Any, exchange: str) -> None:
+    unrouted = f"{exchange}.unrouted"
+    channel.exchange_declare(unrouted, "fanout", durable=True, auto_delete=False)
+    channel.queue_declare(unrouted, durable=True, auto_delete=False)
+    channel.queue_bind(unrouted, unrouted, routing_key="")
+    channel.exchange_declare(
+        exchange,
+        "topic",
+        durable=True,
+        auto_delete=False,
+        arguments={"alternate-exchange": unrouted},
+    )
+
+
+def declare_queue(channel: Any, exchange: str, queue: str, bindings: Iterable[str]) -> None:
+    channel.queue_declare(queue, durable=True, auto_delete=False)
+    channel.queue_declare(dead_letter_queue(queue), durable=True, auto_delete=False)
+    for key in bindings:
+        channel.queue_bind(queue, exchange, routing_key=key)
+
+
+def to_amqp(message: WireMessage) -> amqp.Message:
+    return amqp.Message(
+        message.body,
+        content_type=CONTENT_TYPE,
+        content_encoding="utf-8",
+        delivery_mode=2,  # persistent
+        message_id=message.message_id,
+        application_headers=message.headers,
+    )
+
+
+class ConfirmingPublisher:
+    """Publishes to the exchange with publisher confirms, many in flight at once.
+
+    ``publish_many`` sends a whole batch before waiting, then collects the broker's acks
+    (which may confirm many at once) until all are in or the confirm timeout passes, and
+    says which messages were confirmed. Only those may be marked sent; the rest are sent
+    again later (consumers deduplicate by event id). Raises one of CONNECTION_ERRORS when
+    the broker is unreachable; call ``close()`` and try again later.
+    """
+
+    def __init__(self, url: str, exchange: str, confirm_timeout: float) -> None:
+        self.url = url
+        self.exchange = exchange
+        self.confirm_timeout = confirm_timeout
+        self._connection: kombu.Connection | None = None
+        self._channel: Any = None
+        self._last_tag = 0
+        self._acked: set[int] = set()
+        self._nacked: set[int] = set()
+        self._unsettled: set[int] = set()
+
+    def _connect(self) -> Any:
+        if self._channel is not None:
+            return self._channel
+        connection = kombu.Connection(self.url, connect_timeout=5)
+        connection.connect()
+        channel = connection.channel()
+        declare_exchange(channel, self.exchange)
+        channel.confirm_select()
+        channel.events["basic_ack"].add(self._on_ack)
+        channel.events["basic_nack"].add(self._on_nack)
+        self._connection, self._channel = connection, channel
+        self._last_tag = 0
+        self._acked.clear()
+        self._nacked.clear()
+        self._unsettled.clear()
+        logger.info("publisher connected to %s", connection.as_uri())
+        return channel
+
+    def _settle(self, tag: int, multiple: bool, into: set[int]) -> None:
+        tags = [t for t in self._unsettled if t <= tag] if multiple else [tag]
+        for t in tags:
+            self._unsettled.discard(t)
+            into.add(t)
+
+    def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
+        self._settle(delivery_tag, multiple, self._acked)
+
+    def _on_nack(self, delivery_tag: int, multiple: bool) -> None:
+        self._settle(delivery_tag, multiple, self._nacked)
+
+    def publish_many(self, messages: list[WireMessage]) -> list[bool]:
+        """Publish the batch; return, in order, whether the broker confirmed each one."""
+        channel = self._connect()
+        tags: list[int] = []
+        for message in messages:
+            self._last_tag += 1
+            self._unsettled.add(self._last_tag)
+            tags.append(self._last_tag)
+            channel.basic_publish(to_amqp(message), self.exchange, message.routing_key)
+        deadline = time.monotonic() + self.confirm_timeout
+        waiting = set(tags)
+        while waiting & self._unsettled:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                logger.warning(
+                    "%d of %d publishes not confirmed within %.1f s; they will be sent again",
+                    len(waiting & self._unsettled),
+                    len(tags),
+                    self.confirm_timeout,
+                )
+                break
+            try:
+                self._connection.drain_events(timeout=left)  # type: ignore[union-attr]
+            except TimeoutError:
+                continue
+        confirmed = [t in self._acked for t in tags]
+        self._acked.difference_update(tags)
+        self._nacked.difference_update(tags)
+        return confirmed
+
+    def close(self) -> None:
+        connection, self._connection, self._channel = self._connection, None, None
+        if connection is not None:
+            try:
+                connection.release()
+            except Exception:
+                logger.debug("error while closing the publisher connection", exc_info=True)
+
+
+@dataclass(frozen=True)
+class Received:
+    """One message taken from a queue, not yet acknowledged."""
+
+    queue: str
+    delivery_tag: int
+    message_id: str | None
+    body: bytes
+    headers: dict[str, Any]
+
+
+class BatchingConsumer:
+    """Consumes the given queues; hands over what has arrived in batches; acks after.
+
+    ``handle(batch)`` must commit its work before returning; it returns the messages to
+    send to their queue's dead-letter queue with a reason. Only then is the batch
+    acknowledged (one ack for all), so a crash before that redelivers the whole batch.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        exchange: str,
+        queues: dict[str, list[str]],
+        *,
+        prefetch: int,
+        handle: Callable[[list[Received]], list[tuple[Received, str]]],
+    ) -> None:
+        self.url = url
+        self.exchange = exchange
+        self.queues = queues
+        self.prefetch = prefetch
+        self.handle = handle
+        self._buffer: list[Received] = []
+        self._connection: kombu.Connection | None = None
+        self._channel: Any = None
+
+    def connect(self) -> None:
+        connection = kombu.Connection(self.url, connect_timeout=5, heartbeat=0)
+        connection.connect()
+        channel = connection.channel()
+        declare_exchange(channel, self.exchange)
+        for queue, bindings in self.queues.items():
+            declare_queue(channel, self.exchange, queue, bindings)
+        channel.basic_qos(0, self.prefetch, False)
+        for queue in self.queues:
+            channel.basic_consume(queue, callback=self._make_callback(queue))
+        self._connection, self._channel = connection, channel
+        logger.info("consuming %s from %s", ", ".join(self.queues), connection.as_uri())
+
+    def _make_callback(self, queue: str) -> Callable[[amqp.Message], None]:
+        def on_message(message: amqp.Message) -> None:
+            properties = message.properties
+            self._buffer.append(
+                Received(
+                    queue=queue,
+                    delivery_tag=message.delivery_tag,
+                    message_id=properties.get("message_id"),
+                    body=message.body if isinstance(message.body, bytes) else message.body.encode(),
+                    headers=dict(properties.get("application_headers") or {}),
+                )
+            )
+
+        return on_message
+
+    def poll(self, timeout: float) -> int:
+        """Wait up to ``timeout`` for messages, handle what arrived as one batch, ack it.
+
+        Returns how many messages were handled. Raises one of CONNECTION_ERRORS when the
+        connection is lost (the unacknowledged messages come back on reconnect).
+        """
+        if self._connection is None:
+            self.connect()
+        connection = self._connection
+        try:
+            connection.drain_events(timeout=timeout)  # type: ignore[union-attr]
+        except TimeoutError:
+            return 0
+        while len(self._buffer) < self.prefetch:  # take what is already here, no waiting
+            try:
+                connection.drain_events(timeout=0)  # type: ignore[union-attr]
+            except TimeoutError:
+                break
+        batch, self._buffer = self._buffer, []
+        if not batch:
+            return 0
+        for received, reason in self.handle(batch):
+            self._dead_letter(received, reason)
+        self._channel.basic_ack(max(r.delivery_tag for r in batch), multiple=True)
+        return len(batch)
+
+    def _dead_letter(self, received: Received, reason: str) -> None:
+        logger.warning(
+            "dead-lettering message %s from %s: %s", received.message_id, received.queue, reason
+        )
+        headers = {**received.headers, "x-eventbus-dead-reason": reason}
+        self._channel.basic_publish(
+            amqp.Message(
+                received.body,
+                delivery_mode=2,
+                message_id=received.message_id,
+                application_headers=headers,
+            ),
+            "",
+            dead_letter_queue(received.queue),
+        )
+
+    def close(self) -> None:
+        self._buffer = []
+        connection, self._connection, self._channel = self._connection, None, None
+        if connection is not None:
+            try:
+                connection.release()
+            except Exception:
+                logger.debug("error while closing the consumer connection", exc_info=True)
