@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test test-postgres install lint boundaries format check-deploy bench clean
+.PHONY: run test test-postgres install lint boundaries format check-deploy keys split bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -48,6 +48,12 @@ lint: install
 format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+keys: install ## A development RS256 key pair for split mode, in var/keys/
+	$(PY) -c "from tools.split import ensure_keys, ROOT; print(ensure_keys(ROOT / 'var' / 'keys'))"
+
+split: install keys ## accounts and orders as two services over RabbitMQ (PostgreSQL at 127.0.0.1)
+	$(PY) tools/split.py
 
 bench: install ## Benchmarks (SQLite and the PostgreSQL at 127.0.0.1:5432)
 	$(PY) bench/publish_overhead.py --db sqlite

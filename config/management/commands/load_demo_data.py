@@ -5,7 +5,6 @@ does: accounts publishes user_registered and orders builds its replica from it. 
 run again: what exists already is left as it is.
 """
 
-from decimal import Decimal
 from typing import Any
 
 from django.core.management.base import BaseCommand
@@ -13,15 +12,10 @@ from django.core.management.base import BaseCommand
 from accounts import services as accounts_services
 from accounts.models import User
 from orders import services as orders_services
+from orders.catalogue import catalogue_load_demo
 
 STAFF = ("admin", "admin@example.com", "demo-admin-pass-2026")
 CUSTOMER = ("alice", "alice@example.com", "demo-alice-pass-2026")
-PRODUCTS = [
-    ("MUG-001", "Coffee mug", Decimal("12.50")),
-    ("TEE-001", "T-shirt, navy", Decimal("19.90")),
-    ("BOOK-001", "Modular Monoliths in Practice", Decimal("34.00")),
-    ("STICKER-01", "Sticker pack", Decimal("3.20")),
-]
 
 
 class Command(BaseCommand):
@@ -31,8 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--quiet", action="store_true", help="print nothing on success")
 
     def handle(self, *args: Any, quiet: bool = False, **options: Any) -> None:
-        for sku, name, price in PRODUCTS:
-            orders_services.product_upsert(sku=sku, name=name, price=price, currency="EUR")
+        catalogue_load_demo()
 
         username, email, password = STAFF
         if not User.objects.filter(username__iexact=username).exists():

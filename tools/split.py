@@ -1,0 +1,266 @@
+"""Run the split deployment locally: accounts and orders as two services over RabbitMQ.
+
+    python tools/split.py            (what `make split` runs)
+
+Each service gets its own PostgreSQL database, a gunicorn web server, a worker (relay to
+the broker, retries) and a consumer (its queue). Ctrl-C stops everything. Tests use
+SplitDeployment directly, with their own ports, database names and queue prefix.
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+MODULES = ("accounts", "orders")
+
+
+@dataclass
+class SplitConfig:
+    postgres: str = "postgres://postgres@127.0.0.1:5432"
+    broker: str = "amqp://guest:guest@127.0.0.1:5672//"
+    database_prefix: str = "split"
+    queue_prefix: str = ""
+    exchange: str = "eventbus"
+    ports: dict[str, int] = field(default_factory=lambda: {"accounts": 8001, "orders": 8002})
+    keys_dir: Path = ROOT / "var" / "keys"
+    web_workers: int = 2
+    fresh: bool = False
+    quiet: bool = False
+
+    def url(self, module: str) -> str:
+        return f"http://127.0.0.1:{self.ports[module]}"
+
+    def database_name(self, module: str) -> str:
+        return f"{self.database_prefix}_{module}"
+
+    def env(self, module: str) -> dict[str, str]:
+        keys = ensure_keys(self.keys_dir)
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": f"config.settings.{module}_service",
+            "DATABASE_URL": f"{self.postgres}/{self.database_name(module)}",
+            "DB_CONN_MAX_AGE": "60",
+            "DJANGO_SECRET_KEY": f"split-dev-only-{module}-secret-key-not-for-production",
+            "EVENTBUS_BROKER_URL": self.broker,
+            "EVENTBUS_EXCHANGE": self.exchange,
+            "EVENTBUS_QUEUE_PREFIX": self.queue_prefix,
+            "JWT_PUBLIC_KEY_PATH": str(keys["public"]),
+            "PYTHONUNBUFFERED": "1",
+        }
+        if module == "accounts":
+            env["JWT_PRIVATE_KEY_PATH"] = str(keys["private"])
+        else:
+            env.pop("JWT_PRIVATE_KEY_PATH", None)
+        return env
+
+
+def ensure_keys(directory: Path) -> dict[str, Path]:
+    """A development RS256 key pair (made once, kept under var/keys/)."""
+    private, public = directory / "jwt-private.pem", directory / "jwt-public.pem"
+    if not (private.exists() and public.exists()):
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        directory.mkdir(parents=True, exist_ok=True)
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        private.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        private.chmod(0o600)
+        public.write_bytes(
+            key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+    return {"private": private, "public": public}
+
+
+def ensure_database(config: SplitConfig, module: str) -> None:
+    import psycopg
+
+    name = config.database_name(module)
+    with psycopg.connect(f"{config.postgres}/postgres", autocommit=True) as connection:
+        if config.fresh:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
+        ).fetchone()
+        if not exists:
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+
+class SplitDeployment:
+    """The six processes of the split deployment, started and stopped together."""
+
+    def __init__(self, config: SplitConfig) -> None:
+        self.config = config
+        self.processes: dict[str, subprocess.Popen[str]] = {}
+        self.output: dict[str, list[str]] = {}
+
+    def manage(self, module: str, *args: str) -> str:
+        done = subprocess.run(
+            [PYTHON, "manage.py", *args],
+            cwd=ROOT,
+            env=self.config.env(module),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{module}: manage.py {' '.join(args)} failed:\n{done.stderr}")
+        return done.stdout
+
+    def prepare(self) -> None:
+        for module in MODULES:
+            ensure_database(self.config, module)
+            self.manage(module, "migrate", "--no-input", "-v0")
+        self.manage("orders", "load_catalogue")
+
+    def _start(self, label: str, module: str, command: list[str]) -> None:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=self.config.env(module),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # Ctrl-C reaches us, and we stop them in order
+        )
+        self.processes[label] = process
+        self.output[label] = []
+        threading.Thread(target=self._pump, args=(label, process), daemon=True).start()
+
+    def _pump(self, label: str, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            self.output[label].append(line.rstrip())
+            if not self.config.quiet:
+                print(f"[{label:<16}] {line.rstrip()}", flush=True)
+
+    def start(self) -> None:
+        for module in MODULES:
+            port = self.config.ports[module]
+            self._start(
+                f"{module}-web",
+                module,
+                [
+                    PYTHON, "-m", "gunicorn", "config.wsgi:application",
+                    "--bind", f"127.0.0.1:{port}",
+                    "--workers", str(self.config.web_workers),
+                    "--access-logfile", "-",
+                ],
+            )  # fmt: skip
+            self._start(f"{module}-worker", module, [PYTHON, "manage.py", "eventbus", "worker"])
+            self._start(f"{module}-consumer", module, [PYTHON, "manage.py", "eventbus", "consume"])
+        self.wait_until_serving()
+
+    def wait_until_serving(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        for module in MODULES:
+            while True:
+                self.check_alive()
+                try:
+                    with urllib.request.urlopen(f"{self.config.url(module)}/api/", timeout=2):
+                        break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(
+                            f"{module} did not start serving in {timeout} s"
+                        ) from None
+                    time.sleep(0.2)
+
+    def check_alive(self) -> None:
+        for label, process in self.processes.items():
+            if process.poll() is not None:
+                tail = "\n".join(self.output[label][-20:])
+                raise RuntimeError(f"{label} exited with {process.returncode}:\n{tail}")
+
+    def stop(self, label: str | None = None, sig: int = signal.SIGTERM) -> None:
+        """Stop one process (by label) or all of them; SIGKILL after 10 s."""
+        labels = [label] if label else list(self.processes)
+        for name in labels:
+            process = self.processes[name]
+            if process.poll() is None:
+                os.killpg(process.pid, sig)
+        for name in labels:
+            process = self.processes[name]
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+    def restart(self, label: str) -> None:
+        """Start a stopped process again with the same command."""
+        module = label.split("-", 1)[0]
+        args = self.processes[label].args
+        self._start(label, module, list(args))  # type: ignore[arg-type]
+
+    def banner(self) -> str:
+        accounts, orders = self.config.url("accounts"), self.config.url("orders")
+        return "\n".join(
+            [
+                "",
+                "The split deployment is running (Ctrl-C stops it):",
+                f"  accounts  {accounts}/api/   (register, login, profile; signs RS256 tokens)",
+                f"  orders    {orders}/api/   (catalogue, orders; verifies tokens, no user table)",
+                f"  databases {self.config.database_name('accounts')} and "
+                f"{self.config.database_name('orders')} on {self.config.postgres}",
+                f"  broker    {self.config.broker} (exchange {self.config.exchange!r})",
+                "",
+            ]
+        )
+
+
+@contextmanager
+def running(config: SplitConfig) -> Iterator[SplitDeployment]:
+    deployment = SplitDeployment(config)
+    deployment.prepare()
+    try:
+        deployment.start()
+        yield deployment
+    finally:
+        deployment.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts-port", type=int, default=8001)
+    parser.add_argument("--orders-port", type=int, default=8002)
+    parser.add_argument("--postgres", default=SplitConfig.postgres)
+    parser.add_argument("--broker", default=SplitConfig.broker)
+    parser.add_argument("--fresh", action="store_true", help="drop and recreate both databases")
+    args = parser.parse_args()
+    config = SplitConfig(
+        postgres=args.postgres,
+        broker=args.broker,
+        ports={"accounts": args.accounts_port, "orders": args.orders_port},
+        fresh=args.fresh,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    with running(config) as deployment:
+        print(deployment.banner(), flush=True)
+        while not stop.wait(0.5):
+            deployment.check_alive()
+    print("Stopped.")
+
+
+if __name__ == "__main__":
+    main()
