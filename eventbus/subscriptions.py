@@ -44,8 +44,8 @@ def subscriber[E: Event](
     succeeded). It must not assume it runs in the publisher's process. ``max_attempts``
     overrides EVENTBUS['MAX_ATTEMPTS'] for this handler. ``ordered=True`` asks for the events
     of one aggregate (see Event.aggregate_field) in publish order: a later event waits, in
-    status "waiting", while an earlier one of the same aggregate is undelivered, failing or
-    dead for this module's handlers.
+    status "waiting", while an earlier one of the same aggregate is undelivered, or failing,
+    waiting or dead for an ordered handler of the same module.
     """
     if ordered and event.aggregate_field is None:
         raise SubscriptionError(
