@@ -36,6 +36,9 @@ class Event(BaseModel):
 
     event_name: ClassVar[str]
     event_version: ClassVar[int] = 1
+    # True when the event should reach the broker even in the monolith (a later transport
+    # reads it; the catalogue and the AsyncAPI document show it).
+    externalised: ClassVar[bool] = False
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -87,6 +90,15 @@ def event_class(name: str, version: int) -> type[Event]:
         raise UnknownEventError(
             f"No event class is registered for {name!r} version {version}. Known events: {known}."
         ) from None
+
+
+def latest_event_class(name: str) -> type[Event]:
+    """The class of the newest registered version of ``name``; raises UnknownEventError if
+    no version of it is registered."""
+    versions = [version for n, version in _registry if n == name]
+    if not versions:
+        return event_class(name, 1)  # raises, listing the known names
+    return _registry[(name, max(versions))]
 
 
 def registered_events() -> list[type[Event]]:

@@ -48,6 +48,22 @@ class PublishedEvents:
 
 
 @contextmanager
+def isolated_event_registry() -> Iterator[None]:
+    """Event classes and upcasters defined inside the block are forgotten when it ends, so a
+    test can define a new version of an event without leaking it into other tests."""
+    from eventbus import events, upcasting
+
+    saved_events, saved_upcasters = dict(events._registry), dict(upcasting._upcasters)
+    try:
+        yield
+    finally:
+        events._registry.clear()
+        events._registry.update(saved_events)
+        upcasting._upcasters.clear()
+        upcasting._upcasters.update(saved_upcasters)
+
+
+@contextmanager
 def capture_published() -> Iterator[PublishedEvents]:
     """Capture every event published inside the block."""
     from eventbus.publishing import add_publish_observer, remove_publish_observer
