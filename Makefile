@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test test-postgres install lint boundaries format check-deploy bench clean
+.PHONY: run test test-postgres install lint boundaries contracts format check-deploy bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -25,7 +25,7 @@ run: install ## Migrate SQLite, load demo data, serve on 127.0.0.1:8000
 	$(PY) manage.py load_demo_data
 	$(PY) manage.py runserver 127.0.0.1:8000
 
-test: install boundaries lint ## The whole suite on SQLite (DATABASE_URL=postgres://... for PostgreSQL)
+test: install boundaries lint contracts ## The whole suite on SQLite (DATABASE_URL=postgres://... for PostgreSQL)
 	$(PY) -m pytest
 
 test-postgres: install ## The suite against DATABASE_URL (PostgreSQL)
@@ -40,6 +40,9 @@ check-deploy: install ## Production settings pass Django's deploy checks
 
 boundaries: install ## import-linter contracts: the modules' boundaries
 	$(VENV)/bin/lint-imports
+
+contracts: install ## Event schemas: no breaking change to a locked version (events.schema.lock.json)
+	$(PY) manage.py eventbus schema --check
 
 lint: install
 	$(VENV)/bin/ruff check .

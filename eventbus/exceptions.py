@@ -22,6 +22,10 @@ class UpcastError(UnknownEventError):
     is registered for a step, or one failed. Permanent, like an unknown event: a dead letter."""
 
 
+class SchemaLockError(EventBusError):
+    """The schema lock file is missing or malformed."""
+
+
 class SubscriptionError(EventBusError):
     """A handler was subscribed twice or to something that is not an event class."""
 
