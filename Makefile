@@ -5,10 +5,11 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
+ASYNCAPI_TOOL := tools/asyncapi
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test test-postgres install lint boundaries contracts format check-deploy bench clean
+.PHONY: run test test-postgres install lint boundaries contracts asyncapi format check-deploy bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -43,6 +44,14 @@ boundaries: install ## import-linter contracts: the modules' boundaries
 
 contracts: install ## Event schemas: no breaking change to a locked version (events.schema.lock.json)
 	$(PY) manage.py eventbus schema --check
+
+$(ASYNCAPI_TOOL)/node_modules/.package-lock.json: $(ASYNCAPI_TOOL)/package.json $(ASYNCAPI_TOOL)/package-lock.json
+	npm ci --prefix $(ASYNCAPI_TOOL) --ignore-scripts --no-audit --no-fund
+
+asyncapi: install $(ASYNCAPI_TOOL)/node_modules/.package-lock.json ## var/asyncapi.json, checked by the official AsyncAPI parser
+	@mkdir -p var
+	$(PY) manage.py eventbus catalog --format asyncapi --output var/asyncapi.json
+	node $(ASYNCAPI_TOOL)/validate.mjs var/asyncapi.json
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -1,32 +1,11 @@
 """`eventbus catalog` in every format, and the README's diagram kept equal to the command's."""
 
 import json
-import os
 import re
-import subprocess
-import sys
-from functools import cache
-from pathlib import Path
 
-from django.conf import settings
 from django.core.management import call_command
 
-ROOT = Path(settings.BASE_DIR)
-
-
-@cache
-def manage(*args: str) -> str:
-    """Run manage.py in a fresh process: only the project's events, no test events."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout
+from tests.process import ROOT, manage
 
 
 def test_catalog_json_keeps_its_fields_and_adds_module_and_flag(capsys):

@@ -13,7 +13,7 @@ from eventbus.catalog_mermaid import render_mermaid
 
 help = "every event with its version, producer and subscribers (table, json, mermaid, asyncapi)"
 
-FORMATS = ["table", "json", "mermaid"]
+FORMATS = ["table", "json", "mermaid", "asyncapi"]
 
 
 def add_arguments(parser: ArgumentParser) -> None:
