@@ -5,10 +5,11 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
+ASYNCAPI_TOOL := tools/asyncapi
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test test-postgres install lint boundaries format check-deploy keys split bench clean
+.PHONY: run test test-postgres install lint boundaries contracts asyncapi format check-deploy keys split bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -25,7 +26,7 @@ run: install ## Migrate SQLite, load demo data, serve on 127.0.0.1:8000
 	$(PY) manage.py load_demo_data
 	$(PY) manage.py runserver 127.0.0.1:8000
 
-test: install boundaries lint ## The whole suite on SQLite (DATABASE_URL=postgres://... for PostgreSQL)
+test: install boundaries lint contracts ## The whole suite on SQLite (DATABASE_URL=postgres://... for PostgreSQL)
 	$(PY) -m pytest
 
 test-postgres: install ## The suite against DATABASE_URL (PostgreSQL)
@@ -40,6 +41,17 @@ check-deploy: install ## Production settings pass Django's deploy checks
 
 boundaries: install ## import-linter contracts: the modules' boundaries
 	$(VENV)/bin/lint-imports
+
+contracts: install ## Event schemas: no breaking change to a locked version (events.schema.lock.json)
+	$(PY) manage.py eventbus schema --check
+
+$(ASYNCAPI_TOOL)/node_modules/.package-lock.json: $(ASYNCAPI_TOOL)/package.json $(ASYNCAPI_TOOL)/package-lock.json
+	npm ci --prefix $(ASYNCAPI_TOOL) --ignore-scripts --no-audit --no-fund
+
+asyncapi: install $(ASYNCAPI_TOOL)/node_modules/.package-lock.json ## var/asyncapi.json, checked by the official AsyncAPI parser
+	@mkdir -p var
+	$(PY) manage.py eventbus catalog --format asyncapi --output var/asyncapi.json
+	node $(ASYNCAPI_TOOL)/validate.mjs var/asyncapi.json
 
 lint: install
 	$(VENV)/bin/ruff check .

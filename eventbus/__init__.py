@@ -15,8 +15,10 @@ from eventbus.exceptions import (
     NotInTransactionError,
     SubscriptionError,
     UnknownEventError,
+    UpcastError,
 )
 from eventbus.subscriptions import subscriber
+from eventbus.upcasting import upcaster
 
 __all__ = [
     "DoNotRetry",
@@ -28,6 +30,7 @@ __all__ = [
     "Payload",
     "SubscriptionError",
     "UnknownEventError",
+    "UpcastError",
     "correlation_scope",
     "current_correlation_id",
     "current_envelope",
@@ -35,6 +38,7 @@ __all__ = [
     "publish",
     "registered_events",
     "subscriber",
+    "upcaster",
 ]
 
 

@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from eventbus import operations
+from eventbus import admin_views, operations
 from eventbus.models import DeadLetter, Delivery, OutboxMessage
 
 
@@ -60,6 +60,9 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
     )
     exclude = ("payload",)
     inlines = [DeliveryInline]
+
+    def get_urls(self) -> list:  # the staff pages: event catalogue and correlation trace
+        return admin_views.urls(self.admin_site) + super().get_urls()
 
     @admin.display(description="payload")
     def pretty_payload(self, obj: OutboxMessage) -> str:

@@ -13,3 +13,4 @@ class EventbusConfig(AppConfig):
         # Import every installed app's events.py so the registry (and the start-up check for
         # duplicate (name, version) pairs) sees every event, published here or not.
         autodiscover_modules("events")
+        from eventbus import checks  # noqa: F401  (registers the version checks)

@@ -1,10 +1,18 @@
-"""The catalogue of events: each event with its version, producer and subscribers."""
+"""The catalogue of events: each event with its version, producer, flag and subscribers."""
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventbus.events import registered_events
+from eventbus.events import Event, registered_events
 from eventbus.subscriptions import all_subscriptions
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """A handler of an event: its dotted path and its module (the path's first segment)."""
+
+    handler: str
+    module: str
 
 
 @dataclass(frozen=True)
@@ -14,6 +22,17 @@ class CatalogEntry:
     producer: str
     event_class: str
     subscribers: list[str] = field(default_factory=list)
+    externalised: bool = False
+    cls: type[Event] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def subscriptions(self) -> list[Subscriber]:
+        return [Subscriber(h, h.split(".", 1)[0]) for h in self.subscribers]
+
+    @property
+    def subscriber_modules(self) -> list[str]:
+        """The modules that receive this event, sorted, each once."""
+        return sorted({s.module for s in self.subscriptions})
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -21,12 +40,17 @@ class CatalogEntry:
             "version": self.version,
             "producer": self.producer,
             "class": self.event_class,
+            "externalised": self.externalised,
             "subscribers": self.subscribers,
+            "subscriptions": [
+                {"handler": s.handler, "module": s.module} for s in self.subscriptions
+            ],
         }
 
 
 def build() -> list[CatalogEntry]:
-    """One entry per registered (name, version), sorted by name then version."""
+    """One entry per registered (name, version), sorted by name then version. A handler
+    is listed under the version it subscribes to (older versions reach it upcast)."""
     subs = all_subscriptions()
     return [
         CatalogEntry(
@@ -35,19 +59,24 @@ def build() -> list[CatalogEntry]:
             producer=cls.producer(),
             event_class=f"{cls.__module__}.{cls.__qualname__}",
             subscribers=sorted(s.handler_id for s in subs if s.event is cls),
+            externalised=cls.externalised,
+            cls=cls,
         )
         for cls in registered_events()
     ]
 
 
 def render_table(entries: list[CatalogEntry]) -> str:
-    rows = [("EVENT", "VERSION", "PRODUCER", "SUBSCRIBERS")]
+    """A plain-text table, one line per subscriber (``-`` for an event nobody handles)."""
+    header = ("EVENT", "VERSION", "PRODUCER", "EXTERNALISED", "CONSUMER", "HANDLER")
+    rows = [header]
     for e in entries:
-        handlers = e.subscribers or ["-"]
-        rows.append((e.name, str(e.version), e.producer, handlers[0]))
-        rows.extend(("", "", "", h) for h in handlers[1:])
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        first = (e.name, str(e.version), e.producer, "yes" if e.externalised else "no")
+        subs = [(s.module, s.handler) for s in e.subscriptions] or [("-", "-")]
+        rows.append((*first, *subs[0]))
+        rows.extend(("", "", "", "", *sub) for sub in subs[1:])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     return "\n".join(
-        f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip()
+        "  ".join(f"{cell:<{width}}" for cell, width in zip(r, widths, strict=True)).rstrip()
         for r in rows
     )

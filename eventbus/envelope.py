@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from eventbus.events import Event, event_class
+from eventbus.events import Event
+from eventbus.upcasting import read_event
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,10 @@ class Envelope:
     aggregate_id: str = ""
 
     def event(self) -> Event:
-        """Validate the payload into its event class; raises UnknownEventError or
-        pydantic.ValidationError when the payload cannot be read."""
-        return event_class(self.name, self.version).model_validate(self.payload)
+        """The payload as an event of the newest registered version of its name, upcast
+        from an older version when needed (eventbus.upcasting).
+
+        Raises UnknownEventError (UpcastError when an upcaster is missing or fails) or
+        pydantic.ValidationError when the payload cannot be read: bad data, not retried.
+        """
+        return read_event(self.name, self.version, self.payload)

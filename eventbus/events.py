@@ -39,6 +39,9 @@ class Event(BaseModel):
     #: The payload field naming the entity the event is about (e.g. "order_id"). Handlers
     #: subscribed with ``ordered=True`` get the events of one aggregate in publish order.
     aggregate_field: ClassVar[str | None] = None
+    #: True when the event should reach the broker even in the monolith: the relay sends it
+    #: to the exchange so other systems can subscribe (the catalogue and AsyncAPI show it).
+    externalised: ClassVar[bool] = False
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -102,6 +105,15 @@ def event_class(name: str, version: int) -> type[Event]:
         raise UnknownEventError(
             f"No event class is registered for {name!r} version {version}. Known events: {known}."
         ) from None
+
+
+def latest_event_class(name: str) -> type[Event]:
+    """The class of the newest registered version of ``name``; raises UnknownEventError if
+    no version of it is registered."""
+    versions = [version for n, version in _registry if n == name]
+    if not versions:
+        return event_class(name, 1)  # raises, listing the known names
+    return _registry[(name, max(versions))]
 
 
 def registered_events() -> list[type[Event]]:

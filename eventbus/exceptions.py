@@ -17,6 +17,15 @@ class UnknownEventError(EventBusError):
     """No event class is registered for a (name, version) found in a message or a subscription."""
 
 
+class UpcastError(UnknownEventError):
+    """A stored payload of an old version cannot be brought to the current one: no upcaster
+    is registered for a step, or one failed. Permanent, like an unknown event: a dead letter."""
+
+
+class SchemaLockError(EventBusError):
+    """The schema lock file is missing or malformed."""
+
+
 class SubscriptionError(EventBusError):
     """A handler was subscribed twice or to something that is not an event class."""
 

@@ -8,6 +8,7 @@ from blinker import ANY, Namespace
 
 from eventbus.events import Event
 from eventbus.exceptions import SubscriptionError
+from eventbus.upcasting import upcast_event
 
 E = TypeVar("E", bound=Event)
 Handler = Callable[[E], None]
@@ -31,7 +32,9 @@ class Subscription:
         return self.handler_id.split(".", 1)[0]
 
     def __call__(self, event: Event) -> None:
-        self.func(event)
+        """Call the handler with ``event`` as the class it subscribed to: an older version
+        published or stored is upcast first (raises UpcastError when it cannot be)."""
+        self.func(upcast_event(event, self.event))
 
 
 def subscriber[E: Event](
@@ -39,7 +42,8 @@ def subscriber[E: Event](
 ) -> Callable[[Handler[E]], Handler[E]]:
     """Subscribe the decorated function to ``event``.
 
-    The handler receives the event instance. It runs after the publishing transaction
+    The handler receives the event instance, as ``event`` (an older version of the same
+    name is upcast first; subscribe to the newest version). It runs after the publishing transaction
     commits, in a transaction of its own, once per event (a redelivery is skipped once it
     succeeded). It must not assume it runs in the publisher's process. ``max_attempts``
     overrides EVENTBUS['MAX_ATTEMPTS'] for this handler. ``ordered=True`` asks for the events

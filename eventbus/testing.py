@@ -6,6 +6,9 @@ Enable the fixtures in a project's conftest.py with ``pytest_plugins = ["eventbu
         order_place(...)
         assert published_events.names() == ["orders.order_placed"]
         (placed,) = published_events.of(OrderPlaced)
+
+Consumer contracts: ``event_from_schema(UserRegistered, user_id=7)`` builds an event from
+the producer's locked schema (see eventbus.contracts), for a subscriber's tests.
 """
 
 from collections.abc import Iterator
@@ -14,10 +17,19 @@ from typing import TypeVar
 
 import pytest
 
+from eventbus.contracts import event_from_schema
 from eventbus.envelope import Envelope
 from eventbus.events import Event
 
 E = TypeVar("E", bound=Event)
+
+__all__ = [
+    "PublishedEvents",
+    "capture_published",
+    "event_from_schema",
+    "isolated_event_registry",
+    "published_events",
+]
 
 
 class PublishedEvents:
@@ -45,6 +57,22 @@ class PublishedEvents:
 
     def __len__(self) -> int:
         return len(self.events)
+
+
+@contextmanager
+def isolated_event_registry() -> Iterator[None]:
+    """Event classes and upcasters defined inside the block are forgotten when it ends, so a
+    test can define a new version of an event without leaking it into other tests."""
+    from eventbus import events, upcasting
+
+    saved_events, saved_upcasters = dict(events._registry), dict(upcasting._upcasters)
+    try:
+        yield
+    finally:
+        events._registry.clear()
+        events._registry.update(saved_events)
+        upcasting._upcasters.clear()
+        upcasting._upcasters.update(saved_upcasters)
 
 
 @contextmanager

@@ -164,13 +164,29 @@ def test_catalog_lists_every_event_with_producer_and_subscribers(capsys):
     call_command("eventbus", "catalog")
 
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["EVENT", "VERSION", "PRODUCER", "SUBSCRIBERS"]
+    assert lines[0].split() == [
+        "EVENT",
+        "VERSION",
+        "PRODUCER",
+        "EXTERNALISED",
+        "CONSUMER",
+        "HANDLER",
+    ]
     rows = [line.split() for line in lines[1:]]
     assert [
         "accounts.user_registered",
         "1",
         "accounts",
+        "no",
+        "orders",
         "orders.handlers.replicate_registered_customer",
     ] in rows
-    assert ["orders.order_placed", "1", "orders", "accounts.handlers.record_order_placed"] in rows
-    assert ["accounts.user_logged_in", "1", "accounts", "-"] in rows
+    assert [
+        "orders.order_placed",
+        "1",
+        "orders",
+        "no",
+        "accounts",
+        "accounts.handlers.record_order_placed",
+    ] in rows
+    assert ["accounts.user_logged_in", "1", "accounts", "no", "-", "-"] in rows

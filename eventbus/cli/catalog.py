@@ -1,23 +1,47 @@
-"""`eventbus catalog`: every event with its version, producer and subscribers."""
+"""`eventbus catalog`: every event with its version, producer and subscribers, as a table,
+JSON, a Mermaid diagram or an AsyncAPI 3.0 document."""
 
 import json
 from argparse import ArgumentParser
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand
 
 from eventbus import catalog
+from eventbus.catalog_mermaid import render_mermaid
 
-help = "every event with its version, producer and subscribers"
+help = "every event with its version, producer and subscribers (table, json, mermaid, asyncapi)"
+
+FORMATS = ["table", "json", "mermaid", "asyncapi"]
 
 
 def add_arguments(parser: ArgumentParser) -> None:
-    parser.add_argument("--format", choices=["table", "json"], default="table")
+    parser.add_argument("--format", choices=FORMATS, default="table")
+    parser.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="write to this file instead of standard output",
+    )
 
 
-def run(command: BaseCommand, *, format: str, **options: Any) -> None:
+def run(command: BaseCommand, *, format: str, output: Path | None, **options: Any) -> None:
     entries = catalog.build()
     if format == "json":
-        command.stdout.write(json.dumps([e.as_dict() for e in entries], indent=2))
+        text = json.dumps([e.as_dict() for e in entries], indent=2)
+    elif format == "mermaid":
+        text = render_mermaid(entries)
+    elif format == "asyncapi":
+        from eventbus.catalog_asyncapi import render_asyncapi
+
+        text = json.dumps(render_asyncapi(entries), indent=2, sort_keys=False)
+    else:
+        text = catalog.render_table(entries)
+    if output is None:
+        command.stdout.write(text)
         return
-    command.stdout.write(catalog.render_table(entries))
+    output.write_text(text + "\n", encoding="utf-8")
+    command.stdout.write(f"Wrote the {format} catalogue to {output}.")
