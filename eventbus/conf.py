@@ -6,6 +6,7 @@ EVENTBUS = {
     "RETRY_BASE_SECONDS": 2.0,     # first retry delay; doubles on every attempt
     "RETRY_MAX_SECONDS": 3600.0,   # cap on one delay
     "RETRY_JITTER": 0.2,           # +/- fraction of randomness on each delay
+    "RETENTION_DAYS": 30,          # `eventbus purge` keeps delivered events this long
 }
 """
 
@@ -27,6 +28,7 @@ class BusSettings:
     RETRY_BASE_SECONDS: float = 2.0
     RETRY_MAX_SECONDS: float = 3600.0
     RETRY_JITTER: float = 0.2
+    RETENTION_DAYS: int = 30
 
 
 def _load() -> BusSettings:
@@ -44,6 +46,8 @@ def _load() -> BusSettings:
         )
     if loaded.MAX_ATTEMPTS < 1:
         raise ImproperlyConfigured("EVENTBUS['MAX_ATTEMPTS'] must be at least 1.")
+    if loaded.RETENTION_DAYS < 1:
+        raise ImproperlyConfigured("EVENTBUS['RETENTION_DAYS'] must be at least 1 (days).")
     return loaded
 
 
