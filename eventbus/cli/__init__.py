@@ -7,4 +7,4 @@ Each module defines ``help`` (one line), ``add_arguments(parser)`` and
 ``arguments`` and ``output`` hold what the actions share and are no actions themselves.
 """
 
-ACTIONS = ["catalog", "dead-letters", "purge", "replay", "retry", "worker"]
+ACTIONS = ["catalog", "dead-letters", "purge", "replay", "retry", "stats", "worker"]
