@@ -27,7 +27,7 @@ def run(
     command: BaseCommand, *, older_than: timedelta | None, dry_run: bool, **options: Any
 ) -> None:
     older_than = older_than or retention.default_retention()
-    with progress(total=None, desc="purging", unit="message") as bar:
+    with progress(total=None, desc="purging", unit=" messages") as bar:
         result = retention.purge(older_than=older_than, dry_run=dry_run, on_progress=bar.update)
     verb = "Would delete" if dry_run else "Deleted"
     command.stdout.write(
