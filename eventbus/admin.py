@@ -1,4 +1,5 @@
-"""Admin for the bus tables: outbox messages, deliveries, and dead letters with retry actions."""
+"""Admin for the bus tables: outbox messages, deliveries with their failed attempts, and dead
+letters with retry actions."""
 
 import json
 
@@ -8,7 +9,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from eventbus import admin_views, operations
-from eventbus.models import DeadLetter, Delivery, OutboxMessage
+from eventbus.models import DeadLetter, Delivery, DeliveryAttempt, OutboxMessage
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -31,6 +32,28 @@ class DeliveryInline(admin.TabularInline):
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    """Every failed attempt of a delivery, oldest first, with its traceback."""
+
+    model = DeliveryAttempt
+    fk_name = "delivery"
+    fields = ("number", "failed_at", "error", "failure_traceback")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name = "failed attempt"
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description="traceback")
+    def failure_traceback(self, obj: DeliveryAttempt) -> str:
+        return format_html("<pre>{}</pre>", obj.traceback)
 
 
 @admin.register(OutboxMessage)
@@ -76,6 +99,7 @@ class DeliveryAdminBase(ReadOnlyAdmin):
         "handler",
         "status",
         "attempts",
+        "note",
         "next_attempt_at",
         "updated_at",
     )
@@ -94,11 +118,19 @@ class DeliveryAdminBase(ReadOnlyAdmin):
         "traceback",
     )
     exclude = ("last_traceback",)
+    inlines = [DeliveryAttemptInline]
     actions = ("retry_now",)
 
     @admin.display(description="event", ordering="message__name")
     def event_name(self, obj: Delivery) -> str:
         return obj.message.name
+
+    @admin.display(description="error or wait")
+    def note(self, obj: Delivery) -> str:
+        """The last error's first line; for a waiting delivery, the event it waits for."""
+        lines = obj.last_error.strip().splitlines()
+        first = lines[0] if lines else ""
+        return first if len(first) <= 100 else first[:99] + "…"
 
     @admin.display(description="last traceback")
     def traceback(self, obj: Delivery) -> str:

@@ -12,6 +12,7 @@ EVENTBUS = {
     "QUEUE_PREFIX": "",            # queues are named "<prefix><module>.events"
     "CONFIRM_TIMEOUT_SECONDS": 10.0,  # a publish not confirmed by then is sent again later
     "PREFETCH": 200,               # unacknowledged messages a consumer may hold
+    "RETENTION_DAYS": 30,          # `eventbus purge` keeps delivered events this long
 }
 """
 
@@ -43,6 +44,7 @@ class BusSettings:
     QUEUE_PREFIX: str = ""  # queues are "<prefix><module>.events"
     CONFIRM_TIMEOUT_SECONDS: float = 10.0
     PREFETCH: int = 200
+    RETENTION_DAYS: int = 30
 
 
 def _load() -> BusSettings:
@@ -64,6 +66,8 @@ def _load() -> BusSettings:
         )
     if loaded.MAX_ATTEMPTS < 1:
         raise ImproperlyConfigured("EVENTBUS['MAX_ATTEMPTS'] must be at least 1.")
+    if loaded.RETENTION_DAYS < 1:
+        raise ImproperlyConfigured("EVENTBUS['RETENTION_DAYS'] must be at least 1 (days).")
     return loaded
 
 

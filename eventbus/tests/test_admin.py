@@ -1,11 +1,14 @@
-"""The bus in the admin: outbox and deliveries searchable by ids, dead letters retried."""
+"""The bus in the admin: outbox and deliveries searchable by ids, dead letters retried,
+failed attempts shown, waiting deliveries filtered."""
 
 import pytest
 from django.db import transaction
 from django.test import override_settings
+from django.utils import timezone
 
 from eventbus import correlation_scope, publish
-from eventbus.models import Delivery, OutboxMessage
+from eventbus.dispatch import redeliver
+from eventbus.models import Delivery, DeliveryAttempt, OutboxMessage
 from eventbus.tests.sample import OtherThingHappened, ThingHappened
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -103,3 +106,68 @@ def test_dead_letters_can_be_discarded_and_stay_on_record(admin_client, subscrib
     dead.refresh_from_db()
     assert dead.status == "discarded"
     assert admin_client.get("/admin/eventbus/deadletter/").context["cl"].result_count == 0
+
+
+def failing_twice(subscribe) -> Delivery:
+    """A delivery that failed on its first attempt and on a retry: two attempt rows."""
+    tries = {"n": 0}
+
+    def flaky(event: ThingHappened) -> None:
+        tries["n"] += 1
+        raise RuntimeError(f"try {tries['n']} <broke>")
+
+    subscribe(ThingHappened, flaky)
+    publish_under("corr-flaky", 1)
+    delivery = Delivery.objects.get()
+    redeliver(delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.attempts == 2
+    return delivery
+
+
+def attempt_rows(page) -> list[tuple[int, str]]:
+    formset = next(
+        f for f in page.context["inline_admin_formsets"] if f.opts.model is DeliveryAttempt
+    )
+    return [(form.original.number, form.original.error) for form in formset]
+
+
+@pytest.mark.parametrize("page", ["delivery", "deadletter"])
+def test_every_failed_attempt_is_shown_with_its_traceback(admin_client, subscribe, page):
+    delivery = failing_twice(subscribe)
+    if page == "deadletter":
+        Delivery.objects.filter(pk=delivery.pk).update(status="dead", next_attempt_at=None)
+
+    response = admin_client.get(f"/admin/eventbus/{page}/{delivery.pk}/change/")
+
+    assert response.status_code == 200
+    assert attempt_rows(response) == [
+        (1, "RuntimeError: try 1 <broke>"),
+        (2, "RuntimeError: try 2 <broke>"),
+    ]
+    body = response.content.decode()
+    assert "Failed attempts" in body
+    # the delivery's last traceback, then one per attempt
+    assert body.count("<pre>Traceback (most recent call last):") == 3
+    assert "RuntimeError: try 2 &lt;broke&gt;\n</pre>" in body
+    assert 'name="failures-0-error"' not in body  # read-only: no form fields
+
+
+def test_waiting_deliveries_have_their_own_filter_and_say_what_they_wait_for(
+    admin_client, subscribe
+):
+    subscribe(ThingHappened, lambda event: None)
+    waiting_message = publish_under("corr-wait", 1)
+    publish_under("corr-done", 2)
+    Delivery.objects.filter(message=waiting_message).update(
+        status="waiting",
+        last_error="waits for earlier event 0192 of aggregate '1'",
+        next_attempt_at=timezone.now(),
+    )
+
+    page = admin_client.get("/admin/eventbus/delivery/", {"status__exact": "waiting"})
+
+    assert [d.message_id for d in page.context["cl"].result_list] == [waiting_message.pk]
+    body = page.content.decode()
+    assert "waiting for an earlier event of its aggregate" in body  # the filter's choice
+    assert "waits for earlier event 0192 of aggregate &#x27;1&#x27;" in body

@@ -1,0 +1,50 @@
+"""Output shared by the `eventbus` actions: plain tables, human ages, progress bars."""
+
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from tqdm import tqdm
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Columns padded to their widest cell, two spaces apart, no trailing blanks."""
+    lines = [tuple(header), *(tuple(r) for r in rows)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )
+
+
+def age(delta: timedelta | None) -> str:
+    """``2d 03h``, ``4h``, ``12m 30s``, ``45s``: two units at most; ``-`` for nothing."""
+    if delta is None:
+        return "-"
+    seconds = max(int(delta.total_seconds()), 0)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d" + (f" {hours:02d}h" if hours else "")
+    if hours:
+        return f"{hours}h" + (f" {minutes:02d}m" if minutes else "")
+    if minutes:
+        return f"{minutes}m" + (f" {secs:02d}s" if secs else "")
+    return f"{secs}s"
+
+
+def when(moment: datetime | None) -> str:
+    """A timestamp to the second, in its own offset (UTC as stored); ``-`` for nothing."""
+    return "-" if moment is None else moment.isoformat(sep=" ", timespec="seconds")
+
+
+def one_line(text: str, width: int = 80) -> str:
+    """The first line of ``text``, cut to ``width`` characters with an ellipsis."""
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return first if len(first) <= width else first[: width - 1] + "…"
+
+
+def progress(*, total: int | None, desc: str, unit: str) -> tqdm:
+    """A progress bar on stderr when stderr is a terminal, and silent otherwise."""
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=None, leave=False)

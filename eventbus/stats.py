@@ -1,0 +1,96 @@
+"""Bus statistics: the outbox backlog, deliveries per handler and status, the workers."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import Count, Min
+from django.utils import timezone
+
+from eventbus.models import Delivery, OutboxMessage, Worker
+from eventbus.subscriptions import all_subscriptions
+
+
+@dataclass(frozen=True)
+class HandlerStats:
+    """Deliveries of one handler by status; ``oldest_unsettled_at`` is when the oldest
+    failed or waiting delivery was first attempted."""
+
+    handler: str
+    subscribed: bool
+    succeeded: int = 0
+    failed: int = 0
+    waiting: int = 0
+    dead: int = 0
+    discarded: int = 0
+    oldest_unsettled_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class WorkerStats:
+    name: str
+    hostname: str
+    pid: int
+    started_at: datetime
+    heartbeat_at: datetime
+
+
+@dataclass(frozen=True)
+class BusStats:
+    """A snapshot taken at ``at``."""
+
+    at: datetime
+    backlog: int
+    oldest_pending_at: datetime | None
+    handlers: list[HandlerStats] = field(default_factory=list)
+    workers: list[WorkerStats] = field(default_factory=list)
+
+    def since(self, moment: datetime | None) -> timedelta | None:
+        return None if moment is None else self.at - moment
+
+
+def stats(*, using: str = DEFAULT_DB_ALIAS) -> BusStats:
+    """Three aggregate queries, read-only: the undispatched backlog, deliveries grouped by
+    (handler, status), and the registered workers. Handlers subscribed in this process
+    appear even with no delivery; handlers with deliveries but no subscription are marked
+    not subscribed (their failed deliveries cannot succeed here)."""
+    now = timezone.now()
+    backlog = (
+        OutboxMessage.objects.using(using)
+        .filter(dispatched_at__isnull=True)
+        .aggregate(count=Count("pk"), oldest=Min("occurred_at"))
+    )
+    grouped = (
+        Delivery.objects.using(using)
+        .order_by()
+        .values("handler", "status")
+        .annotate(count=Count("pk"), oldest=Min("created_at"))
+    )
+    subscribed = {s.handler_id for s in all_subscriptions()}
+    counts: dict[str, dict[str, int]] = {h: {} for h in subscribed}
+    oldest: dict[str, datetime] = {}
+    for row in grouped:
+        counts.setdefault(row["handler"], {})[row["status"]] = row["count"]
+        if row["status"] in (Delivery.Status.FAILED, Delivery.Status.WAITING):
+            previous = oldest.get(row["handler"])
+            oldest[row["handler"]] = min(row["oldest"], previous or row["oldest"])
+    handlers = [
+        HandlerStats(
+            handler=h,
+            subscribed=h in subscribed,
+            oldest_unsettled_at=oldest.get(h),
+            **by_status,
+        )
+        for h, by_status in sorted(counts.items())
+    ]
+    workers = [
+        WorkerStats(w.name, w.hostname, w.pid, w.started_at, w.heartbeat_at)
+        for w in Worker.objects.using(using).order_by("started_at")
+    ]
+    return BusStats(
+        at=now,
+        backlog=backlog["count"],
+        oldest_pending_at=backlog["oldest"],
+        handlers=handlers,
+        workers=workers,
+    )
