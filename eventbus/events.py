@@ -3,7 +3,7 @@
 import re
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
 
 from eventbus.exceptions import EventDefinitionError, UnknownEventError
 
@@ -12,13 +12,33 @@ EVENT_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 _registry: dict[tuple[str, int], type["Event"]] = {}
 
 
-class Payload(BaseModel):
-    """A nested value inside an event (an order line, an address): frozen, no extra fields."""
+#: Validation context under which stored or received payloads are read: fields this
+#: process does not know (added by a newer producer as optional) are ignored, not refused.
+READING = {"eventbus_reading": True}
+
+
+class _TolerantReader(BaseModel):
+    """Refuses unknown fields when code builds an event (a typo fails at once), but ignores
+    them when a payload is read under READING: adding an optional field to an event does
+    not break a consumer that runs older code (split mode, rolling deploys)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _ignore_unknown_fields_when_reading(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, dict) and info.context and info.context.get("eventbus_reading"):
+            known = {name for name in cls.model_fields}
+            return {key: value for key, value in data.items() if key in known}
+        return data
 
-class Event(BaseModel):
+
+class Payload(_TolerantReader):
+    """A nested value inside an event (an order line, an address): frozen; unknown fields
+    are refused when built in code and ignored when read from a stored payload."""
+
+
+class Event(_TolerantReader):
     """An immutable event: subclass it, set ``event_name`` and ``event_version``, add fields.
 
         class OrderPlaced(Event):

@@ -13,7 +13,13 @@ time up to the newest registered version, then validated with that version's cla
 from collections.abc import Callable
 from typing import Any
 
-from eventbus.events import EVENT_NAME_PATTERN, Event, event_class, latest_event_class
+from eventbus.events import (
+    EVENT_NAME_PATTERN,
+    READING,
+    Event,
+    event_class,
+    latest_event_class,
+)
 from eventbus.exceptions import EventDefinitionError, UpcastError
 
 PayloadDict = dict[str, Any]
@@ -107,7 +113,7 @@ def read_event(name: str, version: int, payload: PayloadDict) -> Event:
     if version > newest.event_version:
         event_class(name, version)  # raises UnknownEventError naming the unknown version
     upcast_payload = upcast(name, version, payload, to_version=newest.event_version)
-    return newest.model_validate(upcast_payload)
+    return newest.model_validate(upcast_payload, context=READING)
 
 
 def upcast_event(event: Event, to: type[Event]) -> Event:
@@ -123,4 +129,4 @@ def upcast_event(event: Event, to: type[Event]) -> Event:
     payload = upcast(
         event.event_name, event.event_version, event.payload(), to_version=to.event_version
     )
-    return to.model_validate(payload)
+    return to.model_validate(payload, context=READING)

@@ -25,3 +25,13 @@ class OrderedThingHappened(Event):
 
     thing_id: int
     step: int
+
+
+class ThingAnnounced(Event):
+    """Externalised: sent to the broker even by the monolith, for other systems."""
+
+    event_name = "samples.thing_announced"
+    event_version = 1
+    externalised = True
+
+    thing_id: int

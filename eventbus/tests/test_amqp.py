@@ -5,7 +5,9 @@ import uuid
 
 import kombu
 import pytest
+from django.conf import settings
 from django.db import transaction
+from django.test import override_settings
 from django.utils import timezone
 
 from eventbus import publish
@@ -14,8 +16,8 @@ from eventbus.envelope import Envelope
 from eventbus.models import Delivery, OutboxMessage
 from eventbus.relay import Relayer
 from eventbus.tests.rabbitmq import BROKER_URL, get_all
-from eventbus.tests.sample import ThingHappened
-from eventbus.transports.amqp import ConfirmingPublisher
+from eventbus.tests.sample import ThingAnnounced, ThingHappened
+from eventbus.transports.amqp import ConfirmingPublisher, declare_exchange
 from eventbus.transports.wire import encode
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -158,3 +160,33 @@ def test_unreadable_messages_are_dead_lettered_with_the_reason(broker, subscribe
         "UnknownEventError: No event class is registered for 'samples.thing_happened' version 9"
     )
     assert OutboxMessage.objects.count() == 1
+
+
+def test_the_monolith_externalises_marked_events_to_the_broker(broker, subscribe):
+    local = []
+    subscribe(ThingAnnounced, lambda event: local.append(event.thing_id))
+    with kombu.Connection(BROKER_URL) as connection:  # another system's queue on the exchange
+        channel = connection.channel()
+        declare_exchange(channel, broker["EXCHANGE"])
+        outside = f"{broker['QUEUE_PREFIX']}outside"
+        channel.queue_declare(outside, durable=False, auto_delete=False)
+        channel.queue_bind(outside, broker["EXCHANGE"], routing_key="samples.#")
+    with override_settings(EVENTBUS={**settings.EVENTBUS, "TRANSPORT": "local"}):
+        with transaction.atomic():
+            publish(ThingAnnounced(thing_id=4))
+            publish(ThingHappened(thing_id=5))  # not externalised: stays local
+        relayer = Relayer()
+        try:
+            assert relayer.tick() == 1
+        finally:
+            relayer.close()
+
+    assert local == [4]  # local subscribers still get it, inline
+    assert dict(OutboxMessage.objects.values_list("name", "broker")) == {
+        "samples.thing_announced": "sent",
+        "samples.thing_happened": "",
+    }
+    received = get_all(outside)
+    assert [m.delivery_info["routing_key"] for m in received] == ["samples.thing_announced.v1"]
+    with kombu.Connection(BROKER_URL) as connection:
+        connection.channel().queue_delete(outside)

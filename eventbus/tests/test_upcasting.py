@@ -9,6 +9,7 @@ from django.core.checks import run_checks
 from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
+from pydantic import ValidationError
 
 from eventbus import (
     Envelope,
@@ -242,3 +243,27 @@ def test_start_up_check_reports_old_versions_without_upcaster_and_old_subscripti
 
 def test_the_project_passes_the_version_checks():
     assert run_checks(tags=["eventbus"]) == []
+
+
+def test_a_payload_with_fields_this_process_does_not_know_is_read_without_them():
+    """A newer producer added an optional field; a consumer on older code still reads it."""
+    from eventbus.envelope import Envelope
+
+    envelope = Envelope(
+        event_id=uuid.uuid4(),
+        name="samples.thing_happened",
+        version=1,
+        occurred_at=timezone.now(),
+        producer="samples",
+        correlation_id="c",
+        causation_id=None,
+        payload={"thing_id": 3, "label": "x", "added_later": True},
+    )
+
+    assert envelope.event() == ThingHappened(thing_id=3, label="x")
+
+
+def test_building_an_event_in_code_with_an_unknown_field_still_fails():
+
+    with pytest.raises(ValidationError, match="added_later"):
+        ThingHappened(thing_id=3, added_later=True)  # type: ignore[call-arg]
