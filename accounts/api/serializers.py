@@ -1,6 +1,11 @@
 """accounts API shapes: input serializers validate the request, output ones render results."""
 
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist
 from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
 from accounts.services import PASSWORD_MAX_LENGTH
 
@@ -61,3 +66,15 @@ class ProfileUpdateInputSerializer(serializers.Serializer):
 
 class DetailOutputSerializer(serializers.Serializer):
     detail = serializers.CharField(read_only=True)
+
+
+class RefreshInputSerializer(TokenRefreshSerializer):
+    """simplejwt's refresh, with a 401 instead of a 500 when the token's user was deleted."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return super().validate(attrs)
+        except ObjectDoesNotExist:
+            raise AuthenticationFailed(
+                "No active account found for the given token.", code="no_active_account"
+            ) from None

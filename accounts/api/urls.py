@@ -1,16 +1,15 @@
 """URLs of the accounts API (mounted at /api/accounts/)."""
 
 from django.urls import URLPattern, path
-from rest_framework_simplejwt.views import TokenRefreshView
 
-from accounts.api.views import LoginView, MeDeactivateView, MeView, RegisterView
+from accounts.api.views import LoginView, MeDeactivateView, MeView, RefreshView, RegisterView
 
 app_name = "accounts"
 
 urlpatterns: list[URLPattern] = [
     path("register/", RegisterView.as_view(), name="register"),
     path("login/", LoginView.as_view(), name="login"),
-    path("token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
+    path("token/refresh/", RefreshView.as_view(), name="token-refresh"),
     path("me/", MeView.as_view(), name="me"),
     path("me/deactivate/", MeDeactivateView.as_view(), name="me-deactivate"),
 ]

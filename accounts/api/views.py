@@ -9,6 +9,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.views import TokenRefreshView
 
 from accounts.api.serializers import (
     DetailOutputSerializer,
@@ -16,6 +17,7 @@ from accounts.api.serializers import (
     LoginOutputSerializer,
     ProfileOutputSerializer,
     ProfileUpdateInputSerializer,
+    RefreshInputSerializer,
     RegisterInputSerializer,
     UserOutputSerializer,
 )
@@ -113,3 +115,9 @@ class MeDeactivateView(APIView):
     def post(self, request: Request) -> Response:
         user_deactivate(user=cast(User, request.user), reason="self_service")
         return Response({"detail": DEACTIVATED})
+
+
+class RefreshView(TokenRefreshView):
+    """Exchange a refresh token for a new access token."""
+
+    serializer_class = RefreshInputSerializer

@@ -233,3 +233,23 @@ def test_refresh_token_of_a_deactivated_user_is_refused(api_client: APIClient, a
     # then
     assert response.status_code == 401
     assert response.json() == {"detail": "No active account found for the given token."}
+
+
+def test_refresh_token_of_a_deleted_user_is_refused(api_client: APIClient, alice: User) -> None:
+    # given
+    refresh = login(api_client, "alice", PASSWORD).json()["refresh"]
+    alice.delete()
+
+    # when
+    response = api_client.post("/api/accounts/token/refresh/", {"refresh": refresh}, format="json")
+
+    # then: a 401 like a deactivated account's, never a 500
+    assert response.status_code == 401
+    assert response.json() == {"detail": "No active account found for the given token."}
+
+
+def test_a_malformed_refresh_token_is_refused(api_client: APIClient) -> None:
+    response = api_client.post("/api/accounts/token/refresh/", {"refresh": "nope"}, format="json")
+
+    assert response.status_code == 401
+    assert response.json()["detail"] == "Token is invalid"
