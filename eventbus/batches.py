@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connections, transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from eventbus import store
 from eventbus.context import handling
 from eventbus.dispatch import (
     Outcome,
@@ -88,23 +89,28 @@ def deliver_outbox_batch(
         pending = OutboxMessage.objects.using(using).filter(dispatched_at__isnull=True)
         if occurred_before is not None:
             pending = pending.filter(occurred_at__lte=occurred_before)
-        messages = list(claim(pending.order_by("id"), using=using)[:batch_size])
+        # Whether a row has deliveries already (a dead process dispatched it in part) comes
+        # with the claim; only then are they fetched, so a plain batch costs no extra query.
+        started = Exists(Delivery.objects.filter(message=OuterRef("pk")))
+        claimed = claim(pending.annotate(started=started).order_by("id"), using=using)
+        messages = list(claimed[:batch_size])
         if not messages:
             return result
         relax_commit(using)
-        ids = [m.pk for m in messages]
-        existing = set(
-            Delivery.objects.using(using)
-            .filter(message_id__in=ids)
-            .values_list("message_id", "handler")
-        )
+        partly_done = [m.pk for m in messages if m.started]
+        existing: set[tuple[uuid.UUID, str]] = set()
+        if partly_done:
+            existing = set(
+                Delivery.objects.using(using)
+                .filter(message_id__in=partly_done)
+                .values_list("message_id", "handler")
+            )
         try:
             with transaction.atomic(using=using):
                 _Pass(using, existing).run(messages, result)
         except _HandlerFailed as failed:
             result = BatchResult()
             _Pass(using, existing, careful=True, known_failure=failed).run(messages, result)
-        OutboxMessage.objects.using(using).filter(pk__in=ids).update(dispatched_at=timezone.now())
         result.messages = len(messages)
     return result
 
@@ -124,8 +130,7 @@ class _Pass:
         self.existing = existing
         self.careful = careful
         self.known_failure = known_failure
-        self.now = timezone.now()
-        self.succeeded: list[Delivery] = []
+        self.succeeded: list[tuple[uuid.UUID, str]] = []  # (event id, handler id)
         self.settled: set[uuid.UUID] = set()  # delivered in this transaction
         self.held: dict[tuple[str, str], uuid.UUID] = {}  # (module, aggregate) -> blocker
 
@@ -140,7 +145,7 @@ class _Pass:
             if subs:
                 self._deliver(envelope, subs, result)
             self.settled.add(message.pk)
-        Delivery.objects.using(self.using).bulk_create(self.succeeded)
+        store.record_batch_done([m.pk for m in messages], self.succeeded, using=self.using)
         result.count(Delivery.Status.SUCCEEDED, len(self.succeeded))
 
     def _deliver(self, envelope: Envelope, subs: list[Subscription], result: BatchResult) -> None:
@@ -159,7 +164,7 @@ class _Pass:
                 self._hold(sub, envelope)
                 result.count(Delivery.Status.WAITING)
             elif self._run(sub, envelope, event, result):
-                self.succeeded.append(self._success(sub, envelope))
+                self.succeeded.append((envelope.event_id, sub.handler_id))
             else:
                 self._hold(sub, envelope)
 
@@ -197,16 +202,6 @@ class _Pass:
     def _hold(self, sub: Subscription, envelope: Envelope) -> None:
         if sub.ordered and envelope.aggregate_id:
             self.held.setdefault((sub.module, envelope.aggregate_id), envelope.event_id)
-
-    def _success(self, sub: Subscription, envelope: Envelope) -> Delivery:
-        return Delivery(
-            message_id=envelope.event_id,
-            handler=sub.handler_id,
-            status=Delivery.Status.SUCCEEDED,
-            attempts=1,
-            created_at=self.now,
-            updated_at=self.now,
-        )
 
 
 def retry_due_batch(*, using: str, batch_size: int) -> list[Outcome]:

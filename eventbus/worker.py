@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from eventbus.batches import deliver_outbox_batch, retry_due_batch
 from eventbus.conf import bus_settings
+from eventbus.dispatch import Outcome
 from eventbus.exceptions import EventBusError
 from eventbus.models import Worker as WorkerRow
 from eventbus.store import NOTIFY_CHANNEL
@@ -33,6 +34,8 @@ logger = logging.getLogger("eventbus.worker")
 HEARTBEAT_EVERY = timedelta(seconds=5)
 #: A worker whose heartbeat is older than this is taken for dead.
 PRESUMED_DEAD_AFTER = timedelta(seconds=30)
+#: While the outbox keeps the worker busy, how often it still looks for due retries.
+RETRY_CHECK_EVERY = timedelta(seconds=1)
 
 
 class WorkerAlreadyRunning(EventBusError):
@@ -70,6 +73,7 @@ class Worker:
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._stopping = False
         self._last_heartbeat = 0.0
+        self._next_retry_check = 0.0
 
     # --- life cycle ----------------------------------------------------------------------
 
@@ -105,14 +109,22 @@ class Worker:
         self._stopping = True
 
     def tick(self) -> int:
-        """One outbox batch and one batch of due retries; returns how much was done."""
+        """One outbox batch and one batch of due retries; returns how much was done.
+
+        After a full outbox batch the retries are skipped unless RETRY_CHECK_EVERY has
+        passed since they were last looked for."""
         occurred_before = None
         if bus_settings.DELIVERY == "inline":  # the publishers deliver; take only the stranded
             occurred_before = timezone.now() - self.grace
         batch = deliver_outbox_batch(
             using=self.using, batch_size=self.batch_size, occurred_before=occurred_before
         )
-        retried = retry_due_batch(using=self.using, batch_size=self.batch_size)
+        retried: list[Outcome] = []
+        # While the outbox fills whole batches, due retries are looked for once a second
+        # rather than after every batch: they are due on a scale of seconds anyway.
+        if batch.messages < self.batch_size or time.monotonic() >= self._next_retry_check:
+            retried = retry_due_batch(using=self.using, batch_size=self.batch_size)
+            self._next_retry_check = time.monotonic() + RETRY_CHECK_EVERY.total_seconds()
         if batch.messages or retried:
             self.totals.batches += 1
             self.totals.messages += batch.messages

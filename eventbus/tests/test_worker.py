@@ -222,3 +222,34 @@ def test_a_dead_workers_registration_does_not_block_a_new_one():
     Worker(once=True).run()
 
     assert not WorkerRow.objects.exists()
+
+
+@override_settings(EVENTBUS=WORKER_MODE)
+def test_worker_runs_only_the_handlers_a_dead_process_had_not_delivered(subscribe):
+    first_calls, second_calls = [], []
+
+    def first(event: ThingHappened) -> None:
+        first_calls.append(event.thing_id)
+
+    def second(event: ThingHappened) -> None:
+        second_calls.append(event.thing_id)
+
+    subscribe(ThingHappened, first)
+    subscribe(ThingHappened, second)
+    publish_things(1, 2)
+    # An inline dispatch of thing 1 died after its first handler had succeeded.
+    message = OutboxMessage.objects.get(payload__thing_id=1)
+    Delivery.objects.create(
+        message=message,
+        handler=f"{first.__module__}.{first.__qualname__}",
+        status="succeeded",
+        attempts=1,
+        created_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+
+    drain()
+
+    assert (first_calls, second_calls) == ([2], [1, 2])
+    assert Delivery.objects.filter(status="succeeded").count() == 4
+    assert not OutboxMessage.objects.filter(dispatched_at__isnull=True).exists()
