@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connections, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from eventbus import store
@@ -76,6 +76,16 @@ def relax_commit(using: str) -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
+def outbox_claim(*, using: str, occurred_before: datetime | None = None) -> QuerySet:
+    """The worker's claim: undispatched outbox rows, oldest first, locked with SKIP LOCKED
+    (slice it; evaluate it in a transaction). Served by the partial index on undispatched
+    rows, so its cost follows the backlog, not the delivered history."""
+    pending = OutboxMessage.objects.using(using).filter(dispatched_at__isnull=True)
+    if occurred_before is not None:
+        pending = pending.filter(occurred_at__lte=occurred_before)
+    return claim(pending.order_by("id"), using=using)
+
+
 def deliver_outbox_batch(
     *, using: str, batch_size: int, occurred_before: datetime | None = None
 ) -> BatchResult:
@@ -86,25 +96,12 @@ def deliver_outbox_batch(
     """
     result = BatchResult()
     with transaction.atomic(using=using):
-        pending = OutboxMessage.objects.using(using).filter(dispatched_at__isnull=True)
-        if occurred_before is not None:
-            pending = pending.filter(occurred_at__lte=occurred_before)
-        # Whether a row has deliveries already (a dead process dispatched it in part) comes
-        # with the claim; only then are they fetched, so a plain batch costs no extra query.
-        started = Exists(Delivery.objects.filter(message=OuterRef("pk")))
-        claimed = claim(pending.annotate(started=started).order_by("id"), using=using)
-        messages = list(claimed[:batch_size])
+        messages = list(outbox_claim(using=using, occurred_before=occurred_before)[:batch_size])
         if not messages:
             return result
         relax_commit(using)
-        partly_done = [m.pk for m in messages if m.started]
-        existing: set[tuple[uuid.UUID, str]] = set()
-        if partly_done:
-            existing = set(
-                Delivery.objects.using(using)
-                .filter(message_id__in=partly_done)
-                .values_list("message_id", "handler")
-            )
+        # Deliveries a dead process recorded before it could mark its row dispatched.
+        existing = store.deliveries_of([m.pk for m in messages], using=using)
         try:
             with transaction.atomic(using=using):
                 _Pass(using, existing).run(messages, result)
