@@ -74,6 +74,8 @@ class Worker:
         self._stopping = False
         self._last_heartbeat = 0.0
         self._next_retry_check = 0.0
+        self._more_due = False  # the last tick filled a batch: there may be more
+        self._notified = False  # PostgreSQL: a commit that publishes wakes the worker
 
     # --- life cycle ----------------------------------------------------------------------
 
@@ -86,10 +88,14 @@ class Worker:
                 self.batch_size,
                 connections[self.using].vendor,
             )
+            # Woken by NOTIFY, a worker whose batches came back short has taken all there
+            # was: whatever commits meanwhile has notified it, so it waits instead of
+            # claiming again (half the queries per event when events come one at a time).
+            notified = self._notified and bus_settings.DELIVERY == "worker"
             while not self._stopping:
                 worked = self.tick()
                 self._heartbeat()
-                if worked:
+                if worked and (self.once or self._more_due or not notified):
                     continue
                 if self.once:
                     break
@@ -125,6 +131,7 @@ class Worker:
         if batch.messages < self.batch_size or time.monotonic() >= self._next_retry_check:
             retried = retry_due_batch(using=self.using, batch_size=self.batch_size)
             self._next_retry_check = time.monotonic() + RETRY_CHECK_EVERY.total_seconds()
+        self._more_due = batch.messages == self.batch_size or len(retried) == self.batch_size
         if batch.messages or retried:
             self.totals.batches += 1
             self.totals.messages += batch.messages
@@ -203,6 +210,7 @@ class Worker:
         listening.ensure_connection()
         raw: Any = listening.connection
         raw.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        self._notified = True
 
         def wait(seconds: float) -> None:
             deadline = time.monotonic() + seconds

@@ -1,5 +1,6 @@
 """Worker mode: nothing is dispatched in the request; the worker delivers in batches."""
 
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -252,4 +253,48 @@ def test_worker_runs_only_the_handlers_a_dead_process_had_not_delivered(subscrib
 
     assert (first_calls, second_calls) == ([2], [1, 2])
     assert Delivery.objects.filter(status="succeeded").count() == 4
+    assert not OutboxMessage.objects.filter(dispatched_at__isnull=True).exists()
+
+
+def _counting_ticks_and_stopping_on_wait(worker: Worker) -> list[int]:
+    """Record what each tick did; stand in a NOTIFY listener whose first wait stops it."""
+    ticks: list[int] = []
+    real_tick = worker.tick
+
+    def tick() -> int:
+        ticks.append(real_tick())
+        return ticks[-1]
+
+    @contextmanager
+    def listener():
+        worker._notified = True
+        yield lambda seconds: worker.stop()
+
+    worker.tick = tick  # type: ignore[method-assign]
+    worker._listener = listener  # type: ignore[method-assign]
+    return ticks
+
+
+@override_settings(EVENTBUS=WORKER_MODE)
+def test_a_notified_worker_waits_after_a_short_batch_instead_of_claiming_again(subscribe):
+    subscribe(ThingHappened, lambda event: None)
+    publish_things(1, 2, 3)
+    worker = Worker(batch_size=10)
+    ticks = _counting_ticks_and_stopping_on_wait(worker)
+
+    worker.run()
+
+    assert ticks == [3]  # took all there was, then waited for the next NOTIFY
+
+
+@override_settings(EVENTBUS=WORKER_MODE)
+def test_a_notified_worker_claims_again_after_a_full_batch(subscribe):
+    subscribe(ThingHappened, lambda event: None)
+    publish_things(1, 2, 3)
+    worker = Worker(batch_size=2)
+    ticks = _counting_ticks_and_stopping_on_wait(worker)
+
+    worker.run()
+
+    assert ticks == [2, 1]
     assert not OutboxMessage.objects.filter(dispatched_at__isnull=True).exists()
