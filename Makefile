@@ -52,6 +52,10 @@ format: install
 bench: install ## Benchmarks (SQLite and the PostgreSQL at 127.0.0.1:5432)
 	$(PY) bench/publish_overhead.py --db sqlite
 	$(PY) bench/publish_overhead.py --db postgres
+	$(PY) bench/worker_throughput.py
+	$(PY) bench/claim_time.py
+	$(PY) bench/worker_memory.py
+	$(PY) bench/worker_latency.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var .pytest_cache .ruff_cache
