@@ -70,6 +70,10 @@ split: install keys ## accounts and orders as two services over RabbitMQ (Postgr
 bench: install ## Benchmarks (SQLite and the PostgreSQL at 127.0.0.1:5432)
 	$(PY) bench/publish_overhead.py --db sqlite
 	$(PY) bench/publish_overhead.py --db postgres
+	$(PY) bench/worker_throughput.py
+	$(PY) bench/claim_time.py
+	$(PY) bench/worker_memory.py
+	$(PY) bench/worker_latency.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var .pytest_cache .ruff_cache

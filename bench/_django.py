@@ -1,12 +1,31 @@
 """Set up Django for a benchmark against a throwaway SQLite file or PostgreSQL database."""
 
+import atexit
 import os
+import secrets
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_SERVER = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
+
+
+def create_postgres_database(name: str) -> str:
+    """A new PostgreSQL database ``bench_<name>_<random>``, dropped when the process exits;
+    returns its URL. The random part keeps benchmarks run side by side from colliding."""
+    import psycopg
+
+    dbname = f"bench_{name}_{secrets.token_hex(3)}"
+    with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{dbname}"')
+
+    def drop() -> None:
+        with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+    atexit.register(drop)
+    return f"{POSTGRES_SERVER}/{dbname}"
 
 
 def setup(db: str, name: str) -> str:
@@ -16,13 +35,7 @@ def setup(db: str, name: str) -> str:
         path = Path(tempfile.mkdtemp()) / f"{name}.sqlite3"
         os.environ["DATABASE_URL"] = f"sqlite:///{path}"
     elif db == "postgres":
-        import psycopg
-
-        dbname = f"bench_{name}"
-        with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
-            conn.execute(f'CREATE DATABASE "{dbname}"')
-        os.environ["DATABASE_URL"] = f"{POSTGRES_SERVER}/{dbname}"
+        os.environ["DATABASE_URL"] = create_postgres_database(name)
     else:
         raise SystemExit(f"--db must be sqlite or postgres, not {db!r}")
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.bench"
@@ -32,3 +45,13 @@ def setup(db: str, name: str) -> str:
     django.setup()
     call_command("migrate", verbosity=0)
     return db
+
+
+def attach(url: str) -> None:
+    """In a benchmark's child process: Django on the parent's (migrated) database."""
+    sys.path.insert(0, str(ROOT))
+    os.environ["DATABASE_URL"] = url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.bench"
+    import django
+
+    django.setup()

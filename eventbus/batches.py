@@ -20,6 +20,7 @@ from django.db import connections, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from eventbus import store
 from eventbus.context import handling
 from eventbus.dispatch import (
     Outcome,
@@ -75,6 +76,16 @@ def relax_commit(using: str) -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
+def outbox_claim(*, using: str, occurred_before: datetime | None = None) -> QuerySet:
+    """The worker's claim: undispatched outbox rows, oldest first, locked with SKIP LOCKED
+    (slice it; evaluate it in a transaction). Served by the partial index on undispatched
+    rows, so its cost follows the backlog, not the delivered history."""
+    pending = OutboxMessage.objects.using(using).filter(dispatched_at__isnull=True)
+    if occurred_before is not None:
+        pending = pending.filter(occurred_at__lte=occurred_before)
+    return claim(pending.order_by("id"), using=using)
+
+
 def deliver_outbox_batch(
     *, using: str, batch_size: int, occurred_before: datetime | None = None
 ) -> BatchResult:
@@ -85,10 +96,7 @@ def deliver_outbox_batch(
     """
     result = BatchResult()
     with transaction.atomic(using=using):
-        pending = OutboxMessage.objects.using(using).filter(dispatched_at__isnull=True)
-        if occurred_before is not None:
-            pending = pending.filter(occurred_at__lte=occurred_before)
-        messages = list(claim(pending.order_by("id"), using=using)[:batch_size])
+        messages = list(outbox_claim(using=using, occurred_before=occurred_before)[:batch_size])
         if not messages:
             return result
         relax_commit(using)
@@ -99,14 +107,10 @@ def deliver_messages(messages: list[OutboxMessage], *, using: str) -> BatchResul
     """Deliver rows the caller holds (claimed, or just inserted) and mark them dispatched.
 
     Runs in the caller's transaction, which must be open. Handlers that already have a
-    delivery row for a message are skipped.
+    delivery row for a message (a dead process recorded it before it could mark its row
+    dispatched) are skipped.
     """
-    ids = [m.pk for m in messages]
-    existing = set(
-        Delivery.objects.using(using)
-        .filter(message_id__in=ids)
-        .values_list("message_id", "handler")
-    )
+    existing = store.deliveries_of([m.pk for m in messages], using=using)
     result = BatchResult()
     try:
         with transaction.atomic(using=using):
@@ -114,7 +118,6 @@ def deliver_messages(messages: list[OutboxMessage], *, using: str) -> BatchResul
     except _HandlerFailed as failed:
         result = BatchResult()
         _Pass(using, existing, careful=True, known_failure=failed).run(messages, result)
-    OutboxMessage.objects.using(using).filter(pk__in=ids).update(dispatched_at=timezone.now())
     result.messages = len(messages)
     return result
 
@@ -134,8 +137,7 @@ class _Pass:
         self.existing = existing
         self.careful = careful
         self.known_failure = known_failure
-        self.now = timezone.now()
-        self.succeeded: list[Delivery] = []
+        self.succeeded: list[tuple[uuid.UUID, str]] = []  # (event id, handler id)
         self.settled: set[uuid.UUID] = set()  # delivered in this transaction
         self.held: dict[tuple[str, str], uuid.UUID] = {}  # (module, aggregate) -> blocker
 
@@ -150,7 +152,7 @@ class _Pass:
             if subs:
                 self._deliver(envelope, subs, result)
             self.settled.add(message.pk)
-        Delivery.objects.using(self.using).bulk_create(self.succeeded)
+        store.record_batch_done([m.pk for m in messages], self.succeeded, using=self.using)
         result.count(Delivery.Status.SUCCEEDED, len(self.succeeded))
 
     def _deliver(self, envelope: Envelope, subs: list[Subscription], result: BatchResult) -> None:
@@ -169,7 +171,7 @@ class _Pass:
                 self._hold(sub, envelope)
                 result.count(Delivery.Status.WAITING)
             elif self._run(sub, envelope, event, result):
-                self.succeeded.append(self._success(sub, envelope))
+                self.succeeded.append((envelope.event_id, sub.handler_id))
             else:
                 self._hold(sub, envelope)
 
@@ -207,16 +209,6 @@ class _Pass:
     def _hold(self, sub: Subscription, envelope: Envelope) -> None:
         if sub.ordered and envelope.aggregate_id:
             self.held.setdefault((sub.module, envelope.aggregate_id), envelope.event_id)
-
-    def _success(self, sub: Subscription, envelope: Envelope) -> Delivery:
-        return Delivery(
-            message_id=envelope.event_id,
-            handler=sub.handler_id,
-            status=Delivery.Status.SUCCEEDED,
-            attempts=1,
-            created_at=self.now,
-            updated_at=self.now,
-        )
 
 
 def retry_due_batch(*, using: str, batch_size: int) -> list[Outcome]:

@@ -5,6 +5,7 @@ statements (values prepared by the model fields, so every backend stores them as
 would). Everything that is not on the hot path uses the ORM.
 """
 
+import uuid
 from datetime import datetime
 from functools import cache
 
@@ -151,6 +152,79 @@ def record_first_success(
         cursor.execute(statements[0], insert_params)
         if mark_dispatched:
             cursor.execute(statements[1], [now_db, message_id])
+
+
+def deliveries_of(message_ids: list[uuid.UUID], *, using: str) -> set[tuple[uuid.UUID, str]]:
+    """The (event id, handler id) pairs that have a delivery row, among these events.
+
+    One indexed lookup per id, whatever the size of the deliveries table (an EXISTS in the
+    claim was tried: PostgreSQL may hash it, scanning every delivery row on every claim).
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        rows = Delivery.objects.using(using).filter(message_id__in=message_ids)
+        return set(rows.values_list("message_id", "handler"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT message_id, handler FROM {Delivery._meta.db_table} "
+            "WHERE message_id = ANY(%s::uuid[])",
+            [message_ids],
+        )
+        return {(message_id, handler) for message_id, handler in cursor.fetchall()}
+
+
+@cache
+def _batch_done_sql() -> str:
+    delivery = Delivery._meta.db_table
+    outbox = OutboxMessage._meta.db_table
+    # One round trip for the whole batch: the outbox rows marked and one delivery row per
+    # success, from two parallel arrays (a data-modifying CTE runs whether read or not).
+    return (
+        f"WITH _dispatched AS (UPDATE {outbox} SET dispatched_at = %s WHERE id = ANY(%s::uuid[])) "
+        f"INSERT INTO {delivery} (message_id, handler, status, attempts, last_error, "
+        "last_traceback, next_attempt_at, created_at, updated_at) "
+        "SELECT m, h, 'succeeded', 1, '', '', NULL, %s, %s "
+        "FROM unnest(%s::uuid[], %s::text[]) AS t(m, h)"
+    )
+
+
+def record_batch_done(
+    message_ids: list[uuid.UUID], succeeded: list[tuple[uuid.UUID, str]], *, using: str
+) -> None:
+    """Mark a worker batch's outbox rows dispatched and record its successful deliveries.
+
+    ``succeeded`` holds (event id, handler id) pairs. Runs in the batch's transaction, so
+    the marks and the records commit with the handlers' effects. Raises IntegrityError when
+    one of the deliveries is recorded already. One statement on PostgreSQL.
+    """
+    connection = connections[using]
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _batch_done_sql(),
+                [
+                    now,
+                    message_ids,
+                    now,
+                    now,
+                    [event_id for event_id, _ in succeeded],
+                    [handler for _, handler in succeeded],
+                ],
+            )
+        return
+    Delivery.objects.using(using).bulk_create(
+        Delivery(
+            message_id=event_id,
+            handler=handler,
+            status=Delivery.Status.SUCCEEDED,
+            attempts=1,
+            created_at=now,
+            updated_at=now,
+        )
+        for event_id, handler in succeeded
+    )
+    OutboxMessage.objects.using(using).filter(pk__in=message_ids).update(dispatched_at=now)
 
 
 def mark_dispatched(event_id: object, *, using: str, at: datetime | None = None) -> None:

@@ -1,5 +1,6 @@
 """Worker mode: nothing is dispatched in the request; the worker delivers in batches."""
 
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -222,3 +223,78 @@ def test_a_dead_workers_registration_does_not_block_a_new_one():
     Worker(once=True).run()
 
     assert not WorkerRow.objects.exists()
+
+
+@override_settings(EVENTBUS=WORKER_MODE)
+def test_worker_runs_only_the_handlers_a_dead_process_had_not_delivered(subscribe):
+    first_calls, second_calls = [], []
+
+    def first(event: ThingHappened) -> None:
+        first_calls.append(event.thing_id)
+
+    def second(event: ThingHappened) -> None:
+        second_calls.append(event.thing_id)
+
+    subscribe(ThingHappened, first)
+    subscribe(ThingHappened, second)
+    publish_things(1, 2)
+    # An inline dispatch of thing 1 died after its first handler had succeeded.
+    message = OutboxMessage.objects.get(payload__thing_id=1)
+    Delivery.objects.create(
+        message=message,
+        handler=f"{first.__module__}.{first.__qualname__}",
+        status="succeeded",
+        attempts=1,
+        created_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+
+    drain()
+
+    assert (first_calls, second_calls) == ([2], [1, 2])
+    assert Delivery.objects.filter(status="succeeded").count() == 4
+    assert not OutboxMessage.objects.filter(dispatched_at__isnull=True).exists()
+
+
+def _counting_ticks_and_stopping_on_wait(worker: Worker) -> list[int]:
+    """Record what each tick did; stand in a NOTIFY listener whose first wait stops it."""
+    ticks: list[int] = []
+    real_tick = worker.tick
+
+    def tick() -> int:
+        ticks.append(real_tick())
+        return ticks[-1]
+
+    @contextmanager
+    def listener():
+        worker._notified = True
+        yield lambda seconds: worker.stop()
+
+    worker.tick = tick  # type: ignore[method-assign]
+    worker._listener = listener  # type: ignore[method-assign]
+    return ticks
+
+
+@override_settings(EVENTBUS=WORKER_MODE)
+def test_a_notified_worker_waits_after_a_short_batch_instead_of_claiming_again(subscribe):
+    subscribe(ThingHappened, lambda event: None)
+    publish_things(1, 2, 3)
+    worker = Worker(batch_size=10)
+    ticks = _counting_ticks_and_stopping_on_wait(worker)
+
+    worker.run()
+
+    assert ticks == [3]  # took all there was, then waited for the next NOTIFY
+
+
+@override_settings(EVENTBUS=WORKER_MODE)
+def test_a_notified_worker_claims_again_after_a_full_batch(subscribe):
+    subscribe(ThingHappened, lambda event: None)
+    publish_things(1, 2, 3)
+    worker = Worker(batch_size=2)
+    ticks = _counting_ticks_and_stopping_on_wait(worker)
+
+    worker.run()
+
+    assert ticks == [2, 1]
+    assert not OutboxMessage.objects.filter(dispatched_at__isnull=True).exists()
