@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test test-postgres install lint boundaries format check-deploy keys split bench clean
+.PHONY: run test test-postgres test-split install lint boundaries format check-deploy keys split bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -31,6 +31,9 @@ test: install boundaries lint ## The whole suite on SQLite (DATABASE_URL=postgre
 test-postgres: install ## The suite against DATABASE_URL (PostgreSQL)
 	@case "$$DATABASE_URL" in postgres*) ;; *) echo "Set DATABASE_URL=postgres://..." >&2; exit 1;; esac
 	$(PY) -m pytest -p no:cacheprovider
+
+test-split: install ## Split mode with real processes: journey, faults (PostgreSQL and RabbitMQ at 127.0.0.1)
+	$(PY) -m pytest -p no:cacheprovider -m split tests/test_split.py
 
 check-deploy: install ## Production settings pass Django's deploy checks
 	DJANGO_SETTINGS_MODULE=config.settings.production \
