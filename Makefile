@@ -58,9 +58,11 @@ keys: install ## A development RS256 key pair for split mode, in var/keys/
 split: install keys ## accounts and orders as two services over RabbitMQ (PostgreSQL at 127.0.0.1)
 	$(PY) tools/split.py
 
-bench: install ## Benchmarks (SQLite and the PostgreSQL at 127.0.0.1:5432)
+bench: install ## Benchmarks (SQLite, the PostgreSQL at 127.0.0.1:5432, the RabbitMQ at 127.0.0.1:5672)
 	$(PY) bench/publish_overhead.py --db sqlite
 	$(PY) bench/publish_overhead.py --db postgres
+	$(PY) bench/relay_throughput.py
+	$(PY) bench/consumer_throughput.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var .pytest_cache .ruff_cache
