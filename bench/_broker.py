@@ -32,9 +32,8 @@ def delete(exchange: str, queues: list[str]) -> None:
 
 def drop_database() -> None:
     """Drop the benchmark's PostgreSQL database (Django's connections closed first)."""
-    from django.db import connections
-
     import psycopg
+    from django.db import connections
 
     settings = connections["default"].settings_dict
     if connections["default"].vendor != "postgresql":
