@@ -9,7 +9,7 @@ ASYNCAPI_TOOL := tools/asyncapi
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test test-postgres install lint boundaries contracts asyncapi format check-deploy keys split bench clean
+.PHONY: run test test-postgres test-split install lint boundaries contracts asyncapi format check-deploy keys split bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -32,6 +32,9 @@ test: install boundaries lint contracts ## The whole suite on SQLite (DATABASE_U
 test-postgres: install ## The suite against DATABASE_URL (PostgreSQL)
 	@case "$$DATABASE_URL" in postgres*) ;; *) echo "Set DATABASE_URL=postgres://..." >&2; exit 1;; esac
 	$(PY) -m pytest -p no:cacheprovider
+
+test-split: install ## Split mode with real processes: journey, faults (PostgreSQL and RabbitMQ at 127.0.0.1)
+	$(PY) -m pytest -p no:cacheprovider -m split tests/test_split.py
 
 check-deploy: install ## Production settings pass Django's deploy checks
 	DJANGO_SETTINGS_MODULE=config.settings.production \
@@ -67,13 +70,15 @@ keys: install ## A development RS256 key pair for split mode, in var/keys/
 split: install keys ## accounts and orders as two services over RabbitMQ (PostgreSQL at 127.0.0.1)
 	$(PY) tools/split.py
 
-bench: install ## Benchmarks (SQLite and the PostgreSQL at 127.0.0.1:5432)
+bench: install ## Benchmarks (SQLite, the PostgreSQL at 127.0.0.1:5432, the RabbitMQ at 127.0.0.1:5672)
 	$(PY) bench/publish_overhead.py --db sqlite
 	$(PY) bench/publish_overhead.py --db postgres
 	$(PY) bench/worker_throughput.py
 	$(PY) bench/claim_time.py
 	$(PY) bench/worker_memory.py
 	$(PY) bench/worker_latency.py
+	$(PY) bench/relay_throughput.py
+	$(PY) bench/consumer_throughput.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var .pytest_cache .ruff_cache

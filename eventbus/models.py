@@ -31,7 +31,9 @@ class OutboxMessage(models.Model):
         SENT = "sent", "relayed (confirmed by the broker)"
         RECEIVED = "received", "received from the broker"
 
-    broker = models.CharField(max_length=10, choices=Broker.choices, blank=True, default="")
+    broker = models.CharField(
+        max_length=10, choices=Broker.choices, blank=True, default="", db_default=""
+    )
     relayed_at = models.DateTimeField(null=True, blank=True)
     dispatched_at = models.DateTimeField(
         null=True,

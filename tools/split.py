@@ -131,11 +131,13 @@ class SplitDeployment:
             self.manage(module, "migrate", "--no-input", "-v0")
         self.manage("orders", "load_catalogue")
 
-    def _start(self, label: str, module: str, command: list[str]) -> None:
+    def _start(
+        self, label: str, module: str, command: list[str], env: dict[str, str] | None = None
+    ) -> None:
         process = subprocess.Popen(
             command,
             cwd=ROOT,
-            env=self.config.env(module),
+            env={**self.config.env(module), **(env or {})},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -205,11 +207,12 @@ class SplitDeployment:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
 
-    def restart(self, label: str) -> None:
-        """Start a stopped process again with the same command."""
+    def restart(self, label: str, env: dict[str, str] | None = None) -> None:
+        """Start a stopped process again with the same command; ``env`` overrides variables
+        of its environment (e.g. EVENTBUS_BROKER_URL pointing at a closed port)."""
         module = label.split("-", 1)[0]
         args = self.processes[label].args
-        self._start(label, module, list(args))  # type: ignore[arg-type]
+        self._start(label, module, list(args), env)  # type: ignore[arg-type]
 
     def banner(self) -> str:
         accounts, orders = self.config.url("accounts"), self.config.url("orders")

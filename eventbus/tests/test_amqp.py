@@ -190,3 +190,26 @@ def test_the_monolith_externalises_marked_events_to_the_broker(broker, subscribe
     assert [m.delivery_info["routing_key"] for m in received] == ["samples.thing_announced.v1"]
     with kombu.Connection(BROKER_URL) as connection:
         connection.channel().queue_delete(outside)
+
+
+def test_storing_a_batch_skips_rows_already_stored_and_returns_only_its_own():
+    from eventbus.inbox import _insert_new, _row
+
+    stored_elsewhere, new = envelope(1), envelope(2, label="new")
+    elsewhere = _row(stored_elsewhere)
+    elsewhere.dispatched_at = timezone.now()  # another consumer stored and delivered it first
+    elsewhere.save(force_insert=True)
+
+    with transaction.atomic():
+        inserted = _insert_new([_row(stored_elsewhere), _row(new)], using="default")
+
+    assert inserted == {new.event_id}
+    row = OutboxMessage.objects.get(pk=new.event_id)
+    assert (row.name, row.broker, row.payload, row.dispatched_at) == (
+        "samples.thing_happened",
+        "received",
+        {"thing_id": 2, "label": "new"},
+        None,
+    )
+    assert row.occurred_at == new.occurred_at
+    assert OutboxMessage.objects.count() == 2
