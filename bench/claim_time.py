@@ -3,7 +3,7 @@
 Two databases side by side, each with the same small undispatched backlog, one with 10k
 and one with 1M dispatched rows before it (filled by INSERT ... SELECT generate_series,
 with a delivery row each, then VACUUM ANALYZE as autovacuum would). Each round times ``--claims`` evaluations of the
-exact queryset the worker claims with (``eventbus.batches.outbox_claim``, sliced to the
+exact statement the worker claims with (``eventbus.store.claim_outbox``, limited to the
 batch size, in a transaction that is rolled back) on each database in turn; the ratio is
 the median of the rounds'. The lookup of the claimed rows' deliveries that follows every
 claim is timed beside it. Prints the EXPLAIN of the claim on both databases.
@@ -39,9 +39,8 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connections, transaction
 
-    from eventbus.batches import outbox_claim
     from eventbus.models import Delivery, OutboxMessage
-    from eventbus.store import deliveries_of
+    from eventbus.store import claim_outbox, claim_outbox_sql, deliveries_of
 
     connections.settings["big"] = {
         **connections.settings["default"],
@@ -84,9 +83,9 @@ def main() -> None:
         for _ in range(args.claims):
             with transaction.atomic(using=alias):
                 start = time.perf_counter()
-                rows = list(outbox_claim(using=alias)[: args.batch_size])
+                rows = claim_outbox(using=alias, limit=args.batch_size).envelopes
                 claimed = time.perf_counter()
-                deliveries_of([row.pk for row in rows], using=alias)
+                deliveries_of([row.event_id for row in rows], using=alias)
                 lookup_time += time.perf_counter() - claimed
                 claim_time += claimed - start
                 transaction.set_rollback(True, using=alias)
@@ -101,8 +100,7 @@ def main() -> None:
 
     def explain(alias: str) -> list[str]:
         with transaction.atomic(using=alias):
-            query = outbox_claim(using=alias)[: args.batch_size].query
-            sql, params = query.get_compiler(alias).as_sql()
+            sql, params = claim_outbox_sql(limit=args.batch_size)
             with connections[alias].cursor() as cursor:
                 cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}", params)
                 plan = [row[0] for row in cursor.fetchall()]

@@ -58,6 +58,7 @@ class _HandlerFailed(Exception):
         super().__init__(key, error)
         self.key = key  # (event id, handler id): not run again, its failure is recorded
         self.error = error
+        self.batch: list[uuid.UUID] = []  # the ids of the batch, to claim them again
 
 
 def claim(queryset: QuerySet, *, using: str, of: tuple[str, ...] = ()) -> QuerySet:
@@ -76,16 +77,6 @@ def relax_commit(using: str) -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-def outbox_claim(*, using: str, occurred_before: datetime | None = None) -> QuerySet:
-    """The worker's claim: undispatched outbox rows, oldest first, locked with SKIP LOCKED
-    (slice it; evaluate it in a transaction). Served by the partial index on undispatched
-    rows, so its cost follows the backlog, not the delivered history."""
-    pending = OutboxMessage.objects.using(using).filter(dispatched_at__isnull=True)
-    if occurred_before is not None:
-        pending = pending.filter(occurred_at__lte=occurred_before)
-    return claim(pending.order_by("id"), using=using)
-
-
 def deliver_outbox_batch(
     *, using: str, batch_size: int, occurred_before: datetime | None = None
 ) -> BatchResult:
@@ -93,14 +84,34 @@ def deliver_outbox_batch(
 
     ``occurred_before`` limits the claim to rows older than that (inline mode, where the
     worker only finishes what a dead process left). Returns what was done.
+
+    The optimistic pass runs in the claim's transaction with no savepoint (two round trips
+    fewer per batch). If a handler fails, that whole transaction rolls back and the same
+    rows are claimed again (those no other worker took meanwhile) for the careful pass.
     """
-    result = BatchResult()
-    with transaction.atomic(using=using):
-        messages = list(outbox_claim(using=using, occurred_before=occurred_before)[:batch_size])
-        if not messages:
+    failed: _HandlerFailed | None = None
+    try:
+        with transaction.atomic(using=using):
+            claimed = store.claim_outbox(
+                using=using, limit=batch_size, occurred_before=occurred_before
+            )
+            if not claimed.envelopes:
+                return BatchResult()
+            result = BatchResult()
+            _Pass(using, claimed.delivered).run(claimed.envelopes, result)
+            result.messages = len(claimed.envelopes)
             return result
-        relax_commit(using)
-        return deliver_messages(messages, using=using)
+    except _HandlerFailed as exc:
+        failed = exc
+    with transaction.atomic(using=using):
+        claimed = store.claim_outbox(using=using, ids=failed.batch)
+        if not claimed.envelopes:
+            return BatchResult()
+        result = BatchResult()
+        careful = _Pass(using, claimed.delivered, careful=True, known_failure=failed)
+        careful.run(claimed.envelopes, result)
+        result.messages = len(claimed.envelopes)
+        return result
 
 
 def deliver_messages(messages: list[OutboxMessage], *, using: str) -> BatchResult:
@@ -111,13 +122,14 @@ def deliver_messages(messages: list[OutboxMessage], *, using: str) -> BatchResul
     dispatched) are skipped.
     """
     existing = store.deliveries_of([m.pk for m in messages], using=using)
+    envelopes = [envelope_of(m) for m in messages]
     result = BatchResult()
     try:
         with transaction.atomic(using=using):
-            _Pass(using, existing).run(messages, result)
+            _Pass(using, existing).run(envelopes, result)
     except _HandlerFailed as failed:
         result = BatchResult()
-        _Pass(using, existing, careful=True, known_failure=failed).run(messages, result)
+        _Pass(using, existing, careful=True, known_failure=failed).run(envelopes, result)
     result.messages = len(messages)
     return result
 
@@ -141,18 +153,25 @@ class _Pass:
         self.settled: set[uuid.UUID] = set()  # delivered in this transaction
         self.held: dict[tuple[str, str], uuid.UUID] = {}  # (module, aggregate) -> blocker
 
-    def run(self, messages: list[OutboxMessage], result: BatchResult) -> None:
-        for message in messages:
-            envelope = envelope_of(message)
+    def run(self, envelopes: list[Envelope], result: BatchResult) -> None:
+        try:
+            self._run_all(envelopes, result)
+        except _HandlerFailed as failed:
+            failed.batch = [e.event_id for e in envelopes]
+            raise
+
+    def _run_all(self, envelopes: list[Envelope], result: BatchResult) -> None:
+        for envelope in envelopes:
             subs = [
                 s
-                for s in subscriptions_for(message.name)
-                if (message.pk, s.handler_id) not in self.existing
+                for s in subscriptions_for(envelope.name)
+                if (envelope.event_id, s.handler_id) not in self.existing
             ]
             if subs:
                 self._deliver(envelope, subs, result)
-            self.settled.add(message.pk)
-        store.record_batch_done([m.pk for m in messages], self.succeeded, using=self.using)
+            self.settled.add(envelope.event_id)
+        ids = [e.event_id for e in envelopes]
+        store.record_batch_done(ids, self.succeeded, using=self.using)
         result.count(Delivery.Status.SUCCEEDED, len(self.succeeded))
 
     def _deliver(self, envelope: Envelope, subs: list[Subscription], result: BatchResult) -> None:

@@ -28,8 +28,9 @@ class _TolerantReader(BaseModel):
     @classmethod
     def _ignore_unknown_fields_when_reading(cls, data: Any, info: ValidationInfo) -> Any:
         if isinstance(data, dict) and info.context and info.context.get("eventbus_reading"):
-            known = {name for name in cls.model_fields}
-            return {key: value for key, value in data.items() if key in known}
+            known = cls.model_fields
+            if any(key not in known for key in data):
+                return {key: value for key, value in data.items() if key in known}
         return data
 
 

@@ -6,6 +6,7 @@ would). Everything that is not on the hot path uses the ORM.
 """
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
@@ -154,6 +155,150 @@ def record_first_success(
             cursor.execute(statements[1], [now_db, message_id])
 
 
+_CLAIM_FIELDS = (
+    "id",
+    "name",
+    "version",
+    "occurred_at",
+    "producer",
+    "correlation_id",
+    "causation_id",
+    "aggregate_id",
+    "payload",
+)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """Outbox rows locked for the caller's transaction, and the (event id, handler id)
+    pairs among them that have a delivery row already (a dead process recorded them
+    before it could mark its row dispatched)."""
+
+    envelopes: list[Envelope]
+    delivered: set[tuple[uuid.UUID, str]]
+
+
+def claim_outbox(
+    *,
+    using: str,
+    limit: int | None = None,
+    occurred_before: datetime | None = None,
+    ids: list[uuid.UUID] | None = None,
+) -> Claimed:
+    """Lock undispatched outbox rows for this transaction, oldest first, skipping rows
+    another worker holds: the first ``limit`` ones (older than ``occurred_before`` if
+    given), or those among ``ids``. Call inside a transaction.
+
+    On PostgreSQL this is one hand-written statement, a single round trip that also turns
+    off ``synchronous_commit`` for the transaction (what it consumes is durable in the
+    outbox already) and returns each row's delivered handlers (one index probe per row).
+    The ORM spent thirty times PostgreSQL's time compiling the query and building rows.
+    It is served by the partial index on undispatched rows, so its cost follows the
+    backlog, not the delivered history.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        pending = OutboxMessage.objects.using(using).filter(dispatched_at__isnull=True)
+        if occurred_before is not None:
+            pending = pending.filter(occurred_at__lte=occurred_before)
+        if ids is not None:
+            pending = pending.filter(pk__in=ids)
+        pending = pending.order_by("id")
+        messages = list(pending[:limit] if limit is not None else pending)
+        return Claimed(
+            [_envelope(m) for m in messages], deliveries_of([m.pk for m in messages], using=using)
+        )
+    sql, params = claim_outbox_sql(limit=limit, occurred_before=occurred_before, ids=ids)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    load_payload = OutboxMessage._meta.get_field("payload").from_db_value
+    envelopes, delivered = [], set()
+    # Straight from the row to the envelope: no model instance (2 ms a batch of 100).
+    for (
+        event_id,
+        name,
+        version,
+        occurred,
+        producer,
+        correlation,
+        causation,
+        aggregate,
+        payload,
+        handlers,
+    ) in rows:
+        envelopes.append(
+            Envelope(
+                event_id=event_id,
+                name=name,
+                version=version,
+                occurred_at=occurred,
+                producer=producer,
+                correlation_id=correlation,
+                causation_id=causation,
+                payload=load_payload(payload, None, connection),  # Django reads JSON as text
+                aggregate_id=aggregate,
+            )
+        )
+        delivered.update((event_id, handler) for handler in handlers)
+    return Claimed(envelopes, delivered)
+
+
+def _envelope(message: OutboxMessage) -> Envelope:
+    return Envelope(
+        event_id=message.id,
+        name=message.name,
+        version=message.version,
+        occurred_at=message.occurred_at,
+        producer=message.producer,
+        correlation_id=message.correlation_id,
+        causation_id=message.causation_id,
+        payload=message.payload,
+        aggregate_id=message.aggregate_id,
+    )
+
+
+def claim_outbox_sql(
+    *,
+    limit: int | None = None,
+    occurred_before: datetime | None = None,
+    ids: list[uuid.UUID] | None = None,
+) -> tuple[str, list[object]]:
+    """The PostgreSQL statement claim_outbox runs, with its parameters (for EXPLAIN too)."""
+    outbox, delivery = OutboxMessage._meta.db_table, Delivery._meta.db_table
+    conditions, params = ["dispatched_at IS NULL"], []
+    if occurred_before is not None:
+        conditions.append("occurred_at <= %s")
+        params.append(occurred_before)
+    if ids is not None:
+        conditions.append("id = ANY(%s::uuid[])")
+        params.append(array_literal(ids))
+    limit_clause = ""
+    if limit is not None:
+        limit_clause = " LIMIT %s"
+        params.append(limit)
+    columns = ", ".join(_CLAIM_FIELDS)
+    sql = (
+        "WITH _async AS (SELECT set_config('synchronous_commit', 'off', true)), "
+        f"_claimed AS (SELECT {columns} FROM {outbox} WHERE {' AND '.join(conditions)} "
+        f"ORDER BY id{limit_clause} FOR UPDATE SKIP LOCKED) "
+        f"SELECT _claimed.*, ARRAY(SELECT handler FROM {delivery} d "
+        "WHERE d.message_id = _claimed.id) FROM _claimed, _async ORDER BY _claimed.id"
+    )
+    return sql, params
+
+
+def array_literal(values: list[uuid.UUID] | list[str]) -> str:
+    """A PostgreSQL array literal, passed as one text parameter and cast in SQL: Django's
+    client-side binding quotes a list element by element in Python, which cost more than
+    the statement itself for a batch of ids."""
+    items = []
+    for value in values:
+        text = str(value)
+        items.append('"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "{" + ",".join(items) + "}"
+
+
 def deliveries_of(message_ids: list[uuid.UUID], *, using: str) -> set[tuple[uuid.UUID, str]]:
     """The (event id, handler id) pairs that have a delivery row, among these events.
 
@@ -168,7 +313,7 @@ def deliveries_of(message_ids: list[uuid.UUID], *, using: str) -> set[tuple[uuid
         cursor.execute(
             f"SELECT message_id, handler FROM {Delivery._meta.db_table} "
             "WHERE message_id = ANY(%s::uuid[])",
-            [message_ids],
+            [array_literal(message_ids)],
         )
         return {(message_id, handler) for message_id, handler in cursor.fetchall()}
 
@@ -205,11 +350,11 @@ def record_batch_done(
                 _batch_done_sql(),
                 [
                     now,
-                    message_ids,
+                    array_literal(message_ids),
                     now,
                     now,
-                    [event_id for event_id, _ in succeeded],
-                    [handler for _, handler in succeeded],
+                    array_literal([event_id for event_id, _ in succeeded]),
+                    array_literal([handler for _, handler in succeeded]),
                 ],
             )
         return
