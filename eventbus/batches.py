@@ -114,23 +114,30 @@ def deliver_outbox_batch(
         return result
 
 
-def deliver_messages(messages: list[OutboxMessage], *, using: str) -> BatchResult:
+def deliver_messages(
+    messages: list[OutboxMessage] | list[Envelope],
+    *,
+    using: str,
+    delivered: set[tuple[uuid.UUID, str]] | None = None,
+) -> BatchResult:
     """Deliver rows the caller holds (claimed, or just inserted) and mark them dispatched.
 
     Runs in the caller's transaction, which must be open. Handlers that already have a
     delivery row for a message (a dead process recorded it before it could mark its row
-    dispatched) are skipped.
+    dispatched) are skipped; pass ``delivered`` (the set of (event id, handler id) pairs,
+    empty for rows this transaction just inserted) to spare the lookup.
     """
-    existing = store.deliveries_of([m.pk for m in messages], using=using)
-    envelopes = [envelope_of(m) for m in messages]
+    envelopes = [m if isinstance(m, Envelope) else envelope_of(m) for m in messages]
+    if delivered is None:
+        delivered = store.deliveries_of([e.event_id for e in envelopes], using=using)
     result = BatchResult()
     try:
         with transaction.atomic(using=using):
-            _Pass(using, existing).run(envelopes, result)
+            _Pass(using, delivered).run(envelopes, result)
     except _HandlerFailed as failed:
         result = BatchResult()
-        _Pass(using, existing, careful=True, known_failure=failed).run(envelopes, result)
-    result.messages = len(messages)
+        _Pass(using, delivered, careful=True, known_failure=failed).run(envelopes, result)
+    result.messages = len(envelopes)
     return result
 
 

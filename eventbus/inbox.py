@@ -70,7 +70,8 @@ def receive(batch: list[Received], *, using: str = "default") -> InboxResult:
         inserted = _insert_new(fresh, using=using)
         ours = [row for row in fresh if row.pk in inserted]  # in the order they arrived
         if ours:
-            deliver_messages(ours, using=using)
+            # Rows this transaction inserted have no delivery yet: no lookup needed.
+            deliver_messages([envelopes[row.pk] for row in ours], using=using, delivered=set())
         result.stored = len(ours)
         result.duplicates += len(fresh) - len(ours)
     return result

@@ -11,12 +11,9 @@ import time
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.utils import timezone
 
-from eventbus.batches import claim
+from eventbus import store
 from eventbus.conf import bus_settings
-from eventbus.dispatch import envelope_of
-from eventbus.models import OutboxMessage
 from eventbus.transports.amqp import CONNECTION_ERRORS, ConfirmingPublisher
 from eventbus.transports.wire import encode
 
@@ -35,17 +32,13 @@ def relay_batch(publisher: ConfirmingPublisher, *, using: str, batch_size: int) 
     """Publish up to ``batch_size`` pending rows; raises CONNECTION_ERRORS if the broker is
     unreachable (the rows stay pending, nothing is marked)."""
     with transaction.atomic(using=using):
-        pending = OutboxMessage.objects.using(using).filter(broker=OutboxMessage.Broker.PENDING)
-        rows = list(claim(pending.order_by("id"), using=using)[:batch_size])
-        if not rows:
+        envelopes = store.claim_relay(using=using, limit=batch_size)
+        if not envelopes:
             return RelayResult(0, 0)
-        confirmed = publisher.publish_many([encode(envelope_of(row)) for row in rows])
-        sent = [row.pk for row, ok in zip(rows, confirmed, strict=True) if ok]
-        if sent:
-            OutboxMessage.objects.using(using).filter(pk__in=sent).update(
-                broker=OutboxMessage.Broker.SENT, relayed_at=timezone.now()
-            )
-        return RelayResult(len(rows), len(sent))
+        confirmed = publisher.publish_many([encode(envelope) for envelope in envelopes])
+        sent = [e.event_id for e, ok in zip(envelopes, confirmed, strict=True) if ok]
+        store.mark_relayed(sent, using=using)
+        return RelayResult(len(envelopes), len(sent))
 
 
 def relaying_needed() -> bool:

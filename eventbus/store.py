@@ -212,21 +212,21 @@ def claim_outbox(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
+    envelopes, delivered = _envelopes(rows, connection, with_handlers=True)
+    return Claimed(envelopes, delivered)
+
+
+def _envelopes(
+    rows: list[tuple], connection: object, *, with_handlers: bool
+) -> tuple[list[Envelope], set[tuple[uuid.UUID, str]]]:
+    """Envelopes straight from claimed rows (no model instances: 2 ms a batch of 100),
+    and with ``with_handlers`` the delivered handlers in each row's last column."""
     load_payload = OutboxMessage._meta.get_field("payload").from_db_value
     envelopes, delivered = [], set()
-    # Straight from the row to the envelope: no model instance (2 ms a batch of 100).
-    for (
-        event_id,
-        name,
-        version,
-        occurred,
-        producer,
-        correlation,
-        causation,
-        aggregate,
-        payload,
-        handlers,
-    ) in rows:
+    for row in rows:
+        event_id, name, version, occurred, producer, correlation, causation, aggregate, payload = (
+            row[:9]
+        )
         envelopes.append(
             Envelope(
                 event_id=event_id,
@@ -240,8 +240,9 @@ def claim_outbox(
                 aggregate_id=aggregate,
             )
         )
-        delivered.update((event_id, handler) for handler in handlers)
-    return Claimed(envelopes, delivered)
+        if with_handlers:
+            delivered.update((event_id, handler) for handler in row[9])
+    return envelopes, delivered
 
 
 def _envelope(message: OutboxMessage) -> Envelope:
@@ -256,6 +257,44 @@ def _envelope(message: OutboxMessage) -> Envelope:
         payload=message.payload,
         aggregate_id=message.aggregate_id,
     )
+
+
+def claim_relay(*, using: str, limit: int) -> list[Envelope]:
+    """Lock up to ``limit`` rows waiting for the relay, oldest first, skipping rows another
+    relay holds. PostgreSQL: one statement that also relaxes the commit (a lost "sent" mark
+    only means a message is sent again, and consumers deduplicate)."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        pending = OutboxMessage.objects.using(using).filter(broker=OutboxMessage.Broker.PENDING)
+        return [_envelope(m) for m in pending.order_by("id")[:limit]]
+    sql = (
+        "WITH _async AS (SELECT set_config('synchronous_commit', 'off', true)) "
+        f"SELECT {', '.join(_CLAIM_FIELDS)} FROM {OutboxMessage._meta.db_table}, _async "
+        "WHERE broker = 'pending' ORDER BY id LIMIT %s FOR UPDATE OF "
+        f"{OutboxMessage._meta.db_table} SKIP LOCKED"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [limit])
+        return _envelopes(cursor.fetchall(), connection, with_handlers=False)[0]
+
+
+def mark_relayed(event_ids: list[uuid.UUID], *, using: str) -> None:
+    """Mark rows sent: the broker confirmed them. In the relay's claim transaction."""
+    if not event_ids:
+        return
+    now = timezone.now()
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        OutboxMessage.objects.using(using).filter(pk__in=event_ids).update(
+            broker=OutboxMessage.Broker.SENT, relayed_at=now
+        )
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {OutboxMessage._meta.db_table} SET broker = 'sent', relayed_at = %s "
+            "WHERE id = ANY(%s::uuid[])",
+            [now, array_literal(event_ids)],
+        )
 
 
 def claim_outbox_sql(
