@@ -75,6 +75,8 @@ class Relayer:
             return 0
         try:
             result = relay_batch(self.publisher, using=self.using, batch_size=self.batch_size)
+            if not result.claimed:
+                self.publisher.heartbeat()  # idle: keep the connection known to be alive
         except CONNECTION_ERRORS as exc:
             self.publisher.close()
             self.backoff = min(max(self.backoff * 2, 0.5), MAX_BACKOFF_SECONDS)

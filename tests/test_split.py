@@ -218,7 +218,8 @@ def test_orders_verifies_accounts_tokens_with_the_public_key_and_has_no_users(sp
 def test_consumer_and_relay_killed_mid_stream_lose_nothing_and_apply_nothing_twice(split):
     accounts, orders = databases(split)
     prefix, count = unique_prefix("kill"), 200
-    producing = threading.Thread(target=register_many, args=(split.config, prefix, count))
+    # 10 ms apart: the stream lasts seconds, so the kill lands in it however fast the machine
+    producing = threading.Thread(target=register_many, args=(split.config, prefix, count, 0.01))
     producing.start()
     try:
         seen = poll(

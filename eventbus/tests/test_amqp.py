@@ -213,3 +213,16 @@ def test_storing_a_batch_skips_rows_already_stored_and_returns_only_its_own():
     )
     assert row.occurred_at == new.occurred_at
     assert OutboxMessage.objects.count() == 2
+
+
+def test_a_publish_whose_confirm_does_not_come_is_not_sent_and_reconnects(broker):
+    publisher = ConfirmingPublisher(BROKER_URL, broker["EXCHANGE"], confirm_timeout=0)
+    try:
+        confirmed = publisher.publish_many([encode(envelope(1)), encode(envelope(2))])
+
+        assert confirmed == [False, False]  # not marked sent: the relay sends them again
+        assert publisher._connection is None  # a possibly half-open link is not reused
+        publisher.confirm_timeout = 5
+        assert publisher.publish_many([encode(envelope(3))]) == [True]
+    finally:
+        publisher.close()

@@ -24,6 +24,10 @@ from eventbus.transports.wire import CONTENT_TYPE, WireMessage
 
 logger = logging.getLogger("eventbus.amqp")
 
+#: Seconds between AMQP heartbeats: a connection the network silently dropped is noticed
+#: within two of them (both sides check at every poll), instead of never.
+HEARTBEAT_SECONDS = 30
+
 #: What a lost or refused broker connection raises: retry after a pause.
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
@@ -94,7 +98,7 @@ class ConfirmingPublisher:
     def _connect(self) -> Any:
         if self._channel is not None:
             return self._channel
-        connection = kombu.Connection(self.url, connect_timeout=5)
+        connection = kombu.Connection(self.url, connect_timeout=5, heartbeat=HEARTBEAT_SECONDS)
         connection.connect()
         channel = connection.channel()
         declare_exchange(channel, self.exchange)
@@ -147,9 +151,19 @@ class ConfirmingPublisher:
             except TimeoutError:
                 continue
         confirmed = [t in self._acked for t in tags]
+        timed_out = bool(waiting & self._unsettled)
         self._acked.difference_update(tags)
         self._nacked.difference_update(tags)
+        if timed_out:
+            # Confirms that never came: the connection may be half-open. Start afresh
+            # next time rather than keep publishing into it (the rows are sent again).
+            self.close()
         return confirmed
+
+    def heartbeat(self) -> None:
+        """Send and check heartbeats while idle; raises CONNECTION_ERRORS on a dead link."""
+        if self._connection is not None:
+            self._connection.heartbeat_check()
 
     def close(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None
@@ -198,7 +212,7 @@ class BatchingConsumer:
         self._channel: Any = None
 
     def connect(self) -> None:
-        connection = kombu.Connection(self.url, connect_timeout=5, heartbeat=0)
+        connection = kombu.Connection(self.url, connect_timeout=5, heartbeat=HEARTBEAT_SECONDS)
         connection.connect()
         channel = connection.channel()
         declare_exchange(channel, self.exchange)
@@ -234,6 +248,7 @@ class BatchingConsumer:
         if self._connection is None:
             self.connect()
         connection = self._connection
+        connection.heartbeat_check()  # type: ignore[union-attr]
         try:
             connection.drain_events(timeout=timeout)  # type: ignore[union-attr]
         except TimeoutError:
