@@ -280,18 +280,10 @@ def order_record_apply_placed(
     Raises User.DoesNotExist for an unknown user and ValidationError for a negative total or
     a currency that is not three letters. Runs in one transaction, the record row locked.
     """
-    with transaction.atomic():
-        record, created = _order_record_get_or_create(
-            order_id=order_id,
-            user_id=user_id,
-            total=total,
-            currency=currency,
-            defaults={"placed": True, "placed_at": placed_at},
-        )
-        if not created and not record.placed:
-            record.placed, record.placed_at = True, placed_at
-            record.save(update_fields=["placed", "placed_at", "updated_at"])
-    return record
+    return _order_record_mark(
+        order_id=order_id, user_id=user_id, total=total, currency=currency,
+        flag="placed", at=placed_at,
+    )  # fmt: skip
 
 
 def order_record_apply_cancelled(
@@ -301,17 +293,35 @@ def order_record_apply_cancelled(
 
     Raises as order_record_apply_placed. Runs in one transaction, the record row locked.
     """
+    return _order_record_mark(
+        order_id=order_id, user_id=user_id, total=total, currency=currency,
+        flag="cancelled", at=cancelled_at,
+    )  # fmt: skip
+
+
+def _order_record_mark(
+    *,
+    order_id: int,
+    user_id: int,
+    total: Decimal,
+    currency: str,
+    flag: Literal["placed", "cancelled"],
+    at: datetime,
+) -> OrderRecord:
+    """Set ``flag`` (and its ``<flag>_at``) on the order's record, creating it if needed.
+    A flag only ever goes from false to true, so any order of events gives one answer."""
     with transaction.atomic():
         record, created = _order_record_get_or_create(
             order_id=order_id,
             user_id=user_id,
             total=total,
             currency=currency,
-            defaults={"cancelled": True, "cancelled_at": cancelled_at},
+            defaults={flag: True, f"{flag}_at": at},
         )
-        if not created and not record.cancelled:
-            record.cancelled, record.cancelled_at = True, cancelled_at
-            record.save(update_fields=["cancelled", "cancelled_at", "updated_at"])
+        if not created and not getattr(record, flag):
+            setattr(record, flag, True)
+            setattr(record, f"{flag}_at", at)
+            record.save(update_fields=[flag, f"{flag}_at", "updated_at"])
     return record
 
 

@@ -51,9 +51,9 @@ def run(args: argparse.Namespace, exchange: str, sink: str) -> None:
     from django.db import connection
 
     from eventbus.conf import bus_settings
-    from eventbus.dispatch import envelope_of
     from eventbus.models import OutboxMessage
     from eventbus.relay import relay_batch
+    from eventbus.store import envelope_of
     from eventbus.transports.amqp import ConfirmingPublisher, declare_exchange, to_amqp
     from eventbus.transports.wire import encode
 

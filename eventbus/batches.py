@@ -24,7 +24,6 @@ from eventbus import store
 from eventbus.context import handling
 from eventbus.dispatch import (
     Outcome,
-    envelope_of,
     new_failed_delivery,
     new_waiting_delivery,
     retry_locked,
@@ -33,6 +32,7 @@ from eventbus.envelope import Envelope
 from eventbus.events import Event
 from eventbus.models import Delivery, OutboxMessage
 from eventbus.ordering import blocking_event
+from eventbus.store import envelope_of
 from eventbus.subscriptions import Subscription, subscriptions_for
 
 
@@ -89,29 +89,25 @@ def deliver_outbox_batch(
     fewer per batch). If a handler fails, that whole transaction rolls back and the same
     rows are claimed again (those no other worker took meanwhile) for the careful pass.
     """
-    failed: _HandlerFailed | None = None
     try:
         with transaction.atomic(using=using):
             claimed = store.claim_outbox(
                 using=using, limit=batch_size, occurred_before=occurred_before
             )
-            if not claimed.envelopes:
-                return BatchResult()
-            result = BatchResult()
-            _Pass(using, claimed.delivered).run(claimed.envelopes, result)
-            result.messages = len(claimed.envelopes)
-            return result
-    except _HandlerFailed as exc:
-        failed = exc
-    with transaction.atomic(using=using):
-        claimed = store.claim_outbox(using=using, ids=failed.batch)
-        if not claimed.envelopes:
-            return BatchResult()
-        result = BatchResult()
-        careful = _Pass(using, claimed.delivered, careful=True, known_failure=failed)
-        careful.run(claimed.envelopes, result)
-        result.messages = len(claimed.envelopes)
-        return result
+            return _run_pass(_Pass(using, claimed.delivered), claimed.envelopes)
+    except _HandlerFailed as failed:
+        with transaction.atomic(using=using):
+            claimed = store.claim_outbox(using=using, ids=failed.batch)
+            careful = _Pass(using, claimed.delivered, careful=True, known_failure=failed)
+            return _run_pass(careful, claimed.envelopes)
+
+
+def _run_pass(pass_: "_Pass", envelopes: list[Envelope]) -> BatchResult:
+    result = BatchResult()
+    if envelopes:
+        pass_.run(envelopes, result)
+        result.messages = len(envelopes)
+    return result
 
 
 def deliver_messages(

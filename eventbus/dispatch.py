@@ -26,6 +26,7 @@ from eventbus.events import Event
 from eventbus.exceptions import DoNotRetry, UnknownEventError
 from eventbus.models import Delivery, DeliveryAttempt, OutboxMessage
 from eventbus.ordering import WAIT_RECHECK, blocking_event, waiting_note
+from eventbus.store import envelope_of
 from eventbus.subscriptions import Subscription, subscription, subscriptions_for
 
 logger = logging.getLogger("eventbus.dispatch")
@@ -275,20 +276,6 @@ def deliver_to(
 
 
 # --- shared ------------------------------------------------------------------------------
-
-
-def envelope_of(message: OutboxMessage) -> Envelope:
-    return Envelope(
-        event_id=message.id,
-        name=message.name,
-        version=message.version,
-        occurred_at=message.occurred_at,
-        producer=message.producer,
-        correlation_id=message.correlation_id,
-        causation_id=message.causation_id,
-        payload=message.payload,
-        aggregate_id=message.aggregate_id,
-    )
 
 
 def record_failure(

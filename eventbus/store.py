@@ -19,7 +19,8 @@ from eventbus.models import Delivery, OutboxMessage
 #: The PostgreSQL channel a publish NOTIFYs in worker mode, and the worker LISTENs on.
 NOTIFY_CHANNEL = "eventbus"
 
-_OUTBOX_COLUMNS = (
+#: The columns an envelope is read from, in the order claims select them.
+_ENVELOPE_COLUMNS = (
     "id",
     "name",
     "version",
@@ -29,9 +30,23 @@ _OUTBOX_COLUMNS = (
     "causation_id",
     "aggregate_id",
     "payload",
-    "broker",
-    "dispatched_at",
 )
+_OUTBOX_COLUMNS = (*_ENVELOPE_COLUMNS, "broker", "dispatched_at")
+
+
+def envelope_of(message: OutboxMessage) -> Envelope:
+    """The envelope an outbox row holds."""
+    return Envelope(
+        event_id=message.id,
+        name=message.name,
+        version=message.version,
+        occurred_at=message.occurred_at,
+        producer=message.producer,
+        correlation_id=message.correlation_id,
+        causation_id=message.causation_id,
+        payload=message.payload,
+        aggregate_id=message.aggregate_id,
+    )
 
 
 @cache
@@ -155,19 +170,6 @@ def record_first_success(
             cursor.execute(statements[1], [now_db, message_id])
 
 
-_CLAIM_FIELDS = (
-    "id",
-    "name",
-    "version",
-    "occurred_at",
-    "producer",
-    "correlation_id",
-    "causation_id",
-    "aggregate_id",
-    "payload",
-)
-
-
 @dataclass(frozen=True)
 class Claimed:
     """Outbox rows locked for the caller's transaction, and the (event id, handler id)
@@ -206,7 +208,7 @@ def claim_outbox(
         pending = pending.order_by("id")
         messages = list(pending[:limit] if limit is not None else pending)
         return Claimed(
-            [_envelope(m) for m in messages], deliveries_of([m.pk for m in messages], using=using)
+            [envelope_of(m) for m in messages], deliveries_of([m.pk for m in messages], using=using)
         )
     sql, params = claim_outbox_sql(limit=limit, occurred_before=occurred_before, ids=ids)
     with connection.cursor() as cursor:
@@ -245,20 +247,6 @@ def _envelopes(
     return envelopes, delivered
 
 
-def _envelope(message: OutboxMessage) -> Envelope:
-    return Envelope(
-        event_id=message.id,
-        name=message.name,
-        version=message.version,
-        occurred_at=message.occurred_at,
-        producer=message.producer,
-        correlation_id=message.correlation_id,
-        causation_id=message.causation_id,
-        payload=message.payload,
-        aggregate_id=message.aggregate_id,
-    )
-
-
 def claim_relay(*, using: str, limit: int) -> list[Envelope]:
     """Lock up to ``limit`` rows waiting for the relay, oldest first, skipping rows another
     relay holds. PostgreSQL: one statement that also relaxes the commit (a lost "sent" mark
@@ -266,10 +254,10 @@ def claim_relay(*, using: str, limit: int) -> list[Envelope]:
     connection = connections[using]
     if connection.vendor != "postgresql":
         pending = OutboxMessage.objects.using(using).filter(broker=OutboxMessage.Broker.PENDING)
-        return [_envelope(m) for m in pending.order_by("id")[:limit]]
+        return [envelope_of(m) for m in pending.order_by("id")[:limit]]
     sql = (
         "WITH _async AS (SELECT set_config('synchronous_commit', 'off', true)) "
-        f"SELECT {', '.join(_CLAIM_FIELDS)} FROM {OutboxMessage._meta.db_table}, _async "
+        f"SELECT {', '.join(_ENVELOPE_COLUMNS)} FROM {OutboxMessage._meta.db_table}, _async "
         "WHERE broker = 'pending' ORDER BY id LIMIT %s FOR UPDATE OF "
         f"{OutboxMessage._meta.db_table} SKIP LOCKED"
     )
@@ -316,7 +304,7 @@ def claim_outbox_sql(
     if limit is not None:
         limit_clause = " LIMIT %s"
         params.append(limit)
-    columns = ", ".join(_CLAIM_FIELDS)
+    columns = ", ".join(_ENVELOPE_COLUMNS)
     sql = (
         "WITH _async AS (SELECT set_config('synchronous_commit', 'off', true)), "
         f"_claimed AS (SELECT {columns} FROM {outbox} WHERE {' AND '.join(conditions)} "

@@ -20,9 +20,9 @@ from eventbus import (
     publish,
     upcaster,
 )
-from eventbus.dispatch import envelope_of
 from eventbus.models import Delivery, OutboxMessage
 from eventbus.operations import retry_due
+from eventbus.store import envelope_of
 from eventbus.subscriptions import unsubscribe
 from eventbus.testing import isolated_event_registry
 from eventbus.tests.sample import ThingHappened
