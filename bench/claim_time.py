@@ -3,7 +3,7 @@
 Two databases side by side, each with the same small undispatched backlog, one with 10k
 and one with 1M dispatched rows before it (filled by INSERT ... SELECT generate_series,
 with a delivery row each, then VACUUM ANALYZE as autovacuum would). Each round times ``--claims`` evaluations of the
-exact statement the worker claims with (``eventbus.store.claim_outbox``, limited to the
+exact statement the worker claims with (``PostgresStore.claim_outbox``, limited to the
 batch size, in a transaction that is rolled back) on each database in turn; the ratio is
 the median of the rounds'. The lookup of the claimed rows' deliveries that follows every
 claim is timed beside it. Prints the EXPLAIN of the claim on both databases.
@@ -40,7 +40,8 @@ def main() -> None:
     from django.db import connections, transaction
 
     from eventbus.models import Delivery, OutboxMessage
-    from eventbus.store import claim_outbox, claim_outbox_sql, deliveries_of
+    from eventbus.storage import store_for
+    from eventbus.storage.postgresql import claim_outbox_statement
 
     connections.settings["big"] = {
         **connections.settings["default"],
@@ -83,9 +84,9 @@ def main() -> None:
         for _ in range(args.claims):
             with transaction.atomic(using=alias):
                 start = time.perf_counter()
-                rows = claim_outbox(using=alias, limit=args.batch_size).envelopes
+                rows = store_for(alias).claim_outbox(limit=args.batch_size).envelopes
                 claimed = time.perf_counter()
-                deliveries_of([row.event_id for row in rows], using=alias)
+                store_for(alias).deliveries_of([row.event_id for row in rows])
                 lookup_time += time.perf_counter() - claimed
                 claim_time += claimed - start
                 transaction.set_rollback(True, using=alias)
@@ -100,7 +101,7 @@ def main() -> None:
 
     def explain(alias: str) -> list[str]:
         with transaction.atomic(using=alias):
-            sql, params = claim_outbox_sql(limit=args.batch_size)
+            sql, params = claim_outbox_statement(limit=args.batch_size)
             with connections[alias].cursor() as cursor:
                 cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}", params)
                 plan = [row[0] for row in cursor.fetchall()]

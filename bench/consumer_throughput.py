@@ -1,6 +1,6 @@
 """Consumer throughput with per-handler dedup, against a bare consume-and-ack loop.
 
-Consumer: eventbus.consumer.Consumer, in this process, on a throwaway PostgreSQL database,
+Consumer: eventbus.broker.consumer.Consumer, in this process, on a throwaway PostgreSQL database,
 with one no-op handler: every batch that arrives (up to the prefetch of 200) is decoded,
 validated, looked up by event id, stored as inbox rows, delivered with a delivery record
 per handler and committed, then acknowledged with one ack. Bare: a py-amqp basic_consume
@@ -43,11 +43,11 @@ def run(args: argparse.Namespace, exchange: str, queue: str, bare_queue: str) ->
     from django.utils import timezone
 
     from eventbus import Event, subscriber
-    from eventbus.consumer import Consumer
+    from eventbus.broker.amqp import ConfirmingPublisher, to_amqp
+    from eventbus.broker.consumer import Consumer
+    from eventbus.broker.wire import encode
     from eventbus.envelope import Envelope
     from eventbus.models import Delivery, OutboxMessage
-    from eventbus.transports.amqp import ConfirmingPublisher, to_amqp
-    from eventbus.transports.wire import encode
 
     class RemoteTicked(Event):  # produced by a module that is not installed here
         event_name = "remote.remote_ticked"

@@ -34,7 +34,7 @@ def main() -> None:
     from eventbus.envelope import Envelope
     from eventbus.ids import uuid7
     from eventbus.models import Delivery, OutboxMessage
-    from eventbus.store import insert_message
+    from eventbus.storage import store_for
 
     class BenchmarkTicked(Event):
         event_name = "bench.benchmark_ticked"
@@ -50,7 +50,7 @@ def main() -> None:
     def bare(n: int) -> None:
         event = BenchmarkTicked(n=n, label="tick")
         with transaction.atomic():
-            insert_message(
+            store_for("default").insert_message(
                 Envelope(
                     event_id=uuid7(),
                     name=event.event_name,
@@ -62,7 +62,8 @@ def main() -> None:
                     payload=event.payload(),
                 ),
                 dispatched=True,
-                using="default",
+                notify=False,
+                broker="",
             )
         noop(event)
 

@@ -1,7 +1,7 @@
 """Relay throughput to RabbitMQ with publisher confirms, against a bare unconfirmed publisher.
 
 Relay: N pending outbox rows (inserted with SQL into a throwaway PostgreSQL database) are
-drained with eventbus.relay.relay_batch: claim a batch (SKIP LOCKED), publish it with many
+drained with eventbus.broker.relay.relay_batch: claim a batch (SKIP LOCKED), publish it with many
 confirms in flight, wait for them, mark the confirmed rows sent, commit. Bare: the same
 N messages (same body, headers, persistence, routing) published on a py-amqp channel
 without confirms, then one round trip so the broker has them all. Both go to the same
@@ -50,12 +50,12 @@ def run(args: argparse.Namespace, exchange: str, sink: str) -> None:
     import kombu
     from django.db import connection
 
+    from eventbus.broker.amqp import ConfirmingPublisher, declare_exchange, to_amqp
+    from eventbus.broker.relay import relay_batch
+    from eventbus.broker.wire import encode
     from eventbus.conf import bus_settings
     from eventbus.models import OutboxMessage
-    from eventbus.relay import relay_batch
-    from eventbus.store import envelope_of
-    from eventbus.transports.amqp import ConfirmingPublisher, declare_exchange, to_amqp
-    from eventbus.transports.wire import encode
+    from eventbus.storage import envelope_of
 
     bare_connection = kombu.Connection(BROKER_URL)
     bare_connection.connect()

@@ -33,8 +33,8 @@ def main() -> None:
     import psycopg
     from _events import BenchmarkTicked, fill_sql
 
+    from eventbus.delivery.worker import Worker
     from eventbus.models import Delivery, OutboxMessage
-    from eventbus.worker import Worker
 
     outbox = OutboxMessage._meta.db_table
     deliveries = Delivery._meta.db_table

@@ -6,6 +6,7 @@ Publish inside ``transaction.atomic()``; subscribe plain functions in ``<module>
 """
 
 from eventbus.context import correlation_scope, current_correlation_id, current_envelope
+from eventbus.contracts.upcasting import upcaster
 from eventbus.envelope import Envelope
 from eventbus.events import Event, Payload, event_class, registered_events
 from eventbus.exceptions import (
@@ -18,7 +19,6 @@ from eventbus.exceptions import (
     UpcastError,
 )
 from eventbus.subscriptions import subscriber
-from eventbus.upcasting import upcaster
 
 __all__ = [
     "DoNotRetry",

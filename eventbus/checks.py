@@ -4,9 +4,9 @@ from typing import Any
 
 from django.core.checks import CheckMessage, Error, register
 
+from eventbus.contracts.upcasting import has_upcaster
 from eventbus.events import latest_event_class, registered_events
 from eventbus.subscriptions import all_subscriptions
-from eventbus.upcasting import has_upcaster
 
 
 @register("eventbus")

@@ -25,7 +25,11 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 DELIVERY_MODES = ("inline", "worker")
-TRANSPORTS = ("local", "amqp")
+#: The transports EVENTBUS['TRANSPORT'] names by alias, and the class of each.
+TRANSPORTS = {
+    "local": "eventbus.transports.LocalTransport",
+    "amqp": "eventbus.transports.AmqpTransport",
+}
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from eventbus.contracts.upcasting import read_event
 from eventbus.events import Event
-from eventbus.upcasting import read_event
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +23,7 @@ class Envelope:
 
     def event(self) -> Event:
         """The payload as an event of the newest registered version of its name, upcast
-        from an older version when needed (eventbus.upcasting).
+        from an older version when needed (eventbus.contracts.upcasting).
 
         Raises UnknownEventError (UpcastError when an upcaster is missing or fails) or
         pydantic.ValidationError when the payload cannot be read: bad data, not retried.

@@ -1,20 +1,21 @@
 """publish(): write an event to the outbox in the caller's transaction, dispatch after commit."""
 
+import time
 from collections.abc import Callable
 from functools import partial
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
-from eventbus import store
 from eventbus.conf import bus_settings
 from eventbus.context import current_correlation_id, current_envelope, new_correlation_id
-from eventbus.dispatch import deliver_new
 from eventbus.envelope import Envelope
 from eventbus.events import Event
 from eventbus.exceptions import EventDefinitionError, NotInTransactionError
 from eventbus.ids import uuid7
+from eventbus.signals import announce, event_published
 from eventbus.subscriptions import subscriptions_for
+from eventbus.transports import transport
 
 PublishObserver = Callable[[Envelope, Event], None]
 _observers: list[PublishObserver] = []
@@ -53,20 +54,25 @@ def publish(event: Event, *, using: str = DEFAULT_DB_ALIAS) -> Envelope:
         payload=event.payload(),
         aggregate_id=event.aggregate_id(),
     )
+    from eventbus.delivery.inline import dispatch
+    from eventbus.models import OutboxMessage
+    from eventbus.storage import store_for
+
+    started = time.perf_counter()
     has_subscribers = bool(subscriptions_for(envelope.name))
     inline = bus_settings.DELIVERY == "inline"
-    relayed = bus_settings.TRANSPORT == "amqp" or getattr(type(event), "externalised", False)
-    store.insert_message(
+    relayed = transport().relays(type(event))
+    store_for(using).insert_message(
         envelope,
         dispatched=not has_subscribers,
-        using=using,
         notify=(has_subscribers and not inline) or relayed,
-        broker="pending" if relayed else "",
+        broker=OutboxMessage.Broker.PENDING if relayed else OutboxMessage.Broker.NONE,
     )
     for observer in _observers:
         observer(envelope, event)
+    announce(event_published, envelope, using=using, duration=time.perf_counter() - started)
     if has_subscribers and inline:
-        transaction.on_commit(partial(deliver_new, envelope, event, using=using), using=using)
+        transaction.on_commit(partial(dispatch, envelope, event, using=using), using=using)
     return envelope
 
 

@@ -1,20 +1,69 @@
-"""Subscribers: the @subscriber decorator and the blinker signal that holds them per event."""
+"""Subscribers: the @subscriber decorator and the blinker signal that holds them per event.
 
-from collections.abc import Callable
+Each event name has a blinker signal; its receivers are the subscriptions, in the order they
+were connected. Sending the signal delivers the event: each receiver hands its handler to the
+delivery engine, which runs it in its own transaction and never raises into ``send``.
+"""
+
+from collections.abc import Callable, Iterable, Iterator, MutableSet
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from blinker import ANY, Namespace
+from blinker import ANY, NamedSignal
 
+from eventbus.contracts.upcasting import upcast_event
 from eventbus.events import Event
 from eventbus.exceptions import SubscriptionError
-from eventbus.upcasting import upcast_event
 
 E = TypeVar("E", bound=Event)
 Handler = Callable[[E], None]
 
-_signals = Namespace()
+if TYPE_CHECKING:
+    from eventbus.delivery.engine import Outcome
+
+
+class _OrderedSet(MutableSet[Any]):
+    """A set that keeps insertion order, so a signal calls its receivers in the order they
+    were connected (blinker's own sets leave the order undefined)."""
+
+    def __init__(self, items: Iterable[Any] = ()) -> None:
+        self._items = dict.fromkeys(items)
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._items
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def add(self, value: Any) -> None:
+        self._items[value] = None
+
+    def discard(self, value: Any) -> None:
+        self._items.pop(value, None)
+
+    def copy(self) -> "_OrderedSet":
+        return _OrderedSet(self._items)
+
+
+class EventSignal(NamedSignal):
+    """The signal of one event name; receivers are called in connection order."""
+
+    set_class = _OrderedSet  # type: ignore[assignment]
+
+
+_signals: dict[str, EventSignal] = {}
 _by_id: dict[str, "Subscription"] = {}
+
+
+def event_signal(name: str) -> EventSignal:
+    """The blinker signal of an event name (made on first use)."""
+    signal = _signals.get(name)
+    if signal is None:
+        signal = _signals[name] = EventSignal(name, doc=f"Delivers {name} to its subscribers.")
+    return signal
 
 
 @dataclass(frozen=True)
@@ -31,10 +80,17 @@ class Subscription:
     def module(self) -> str:
         return self.handler_id.split(".", 1)[0]
 
-    def __call__(self, event: Event) -> None:
+    def handle(self, event: Event) -> None:
         """Call the handler with ``event`` as the class it subscribed to: an older version
         published or stored is upcast first (raises UpcastError when it cannot be)."""
         self.func(upcast_event(event, self.event))
+
+    def __call__(self, sender: str, **kwargs: Any) -> "Outcome":
+        """The blinker receiver: deliver through the engine (see eventbus.delivery.inline).
+        Never raises: a failure is recorded and returned as the outcome."""
+        from eventbus.delivery.inline import receive
+
+        return receive(self, **kwargs)
 
 
 def subscriber[E: Event](
@@ -68,7 +124,7 @@ def subscriber[E: Event](
             raise SubscriptionError(f"{handler_id} already subscribes to {existing.event}.")
         subscription = Subscription(handler_id, event, func, max_attempts, ordered)
         _by_id[handler_id] = subscription
-        _signals.signal(event.event_name).connect(subscription, sender=ANY, weak=False)
+        event_signal(event.event_name).connect(subscription, sender=ANY, weak=False)
         return func
 
     return decorate
@@ -76,10 +132,10 @@ def subscriber[E: Event](
 
 def subscriptions_for(event_name: str) -> list[Subscription]:
     """The handlers of an event name, in subscription order."""
-    if event_name not in _signals:
+    signal = _signals.get(event_name)
+    if signal is None:
         return []
-    # Signal.receivers keeps connection order (receivers_for() iterates a set).
-    return [r for r in _signals[event_name].receivers.values() if isinstance(r, Subscription)]
+    return [r for r in signal.receivers.values() if isinstance(r, Subscription)]
 
 
 def subscription(handler_id: str) -> Subscription | None:
@@ -94,4 +150,4 @@ def unsubscribe(handler_id: str) -> None:
     """Remove a handler (tests use it to clean up what they subscribed)."""
     sub = _by_id.pop(handler_id, None)
     if sub is not None:
-        _signals.signal(sub.event.event_name).disconnect(sub)
+        event_signal(sub.event.event_name).disconnect(sub)

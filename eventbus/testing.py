@@ -8,7 +8,7 @@ Enable the fixtures in a project's conftest.py with ``pytest_plugins = ["eventbu
         (placed,) = published_events.of(OrderPlaced)
 
 Consumer contracts: ``event_from_schema(UserRegistered, user_id=7)`` builds an event from
-the producer's locked schema (see eventbus.contracts), for a subscriber's tests.
+the producer's locked schema (see eventbus.contracts.consumer), for a subscriber's tests.
 """
 
 from collections.abc import Iterator
@@ -17,7 +17,7 @@ from typing import TypeVar
 
 import pytest
 
-from eventbus.contracts import event_from_schema
+from eventbus.contracts.consumer import event_from_schema
 from eventbus.envelope import Envelope
 from eventbus.events import Event
 
@@ -63,7 +63,8 @@ class PublishedEvents:
 def isolated_event_registry() -> Iterator[None]:
     """Event classes and upcasters defined inside the block are forgotten when it ends, so a
     test can define a new version of an event without leaking it into other tests."""
-    from eventbus import events, upcasting
+    from eventbus import events
+    from eventbus.contracts import upcasting
 
     saved_events, saved_upcasters = dict(events._registry), dict(upcasting._upcasters)
     try:

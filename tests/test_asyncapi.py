@@ -9,9 +9,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
-from eventbus import catalog
-from eventbus.catalog_asyncapi import render_asyncapi
+from eventbus.broker.wire import encode
+from eventbus.contracts import catalog
+from eventbus.contracts.asyncapi import render_asyncapi
+from eventbus.envelope import Envelope
+from eventbus.ids import uuid7
 from tests.process import ROOT, manage
 
 TOOL = ROOT / "tools" / "asyncapi"
@@ -48,14 +52,24 @@ def test_messages_carry_the_payload_schema_and_the_envelope_headers():
 
     message = document["components"]["messages"]["orders.order_placed.v1"]
     assert message["payload"] == {"$ref": "#/components/schemas/orders.order_placed.v1"}
-    assert sorted(message["headers"]["properties"]) == [
-        "x-causation-id",
-        "x-correlation-id",
-        "x-event-name",
-        "x-event-version",
-        "x-occurred-at",
-        "x-producer",
-    ]
+    sent = encode(
+        Envelope(uuid7(), "orders.order_placed", 1, timezone.now(), "orders", "c", None, {})
+    )
+    # Every header the wire format sends is documented, and required.
+    assert (
+        sorted(message["headers"]["properties"])
+        == sorted(sent.headers)
+        == [
+            "x-aggregate-id",
+            "x-causation-id",
+            "x-correlation-id",
+            "x-event-name",
+            "x-event-version",
+            "x-occurred-at",
+            "x-producer",
+        ]
+    )
+    assert sorted(message["headers"]["required"]) == sorted(sent.headers)
     assert message["headers"]["properties"]["x-event-version"] == {
         "type": "integer",
         "const": 1,
@@ -87,6 +101,17 @@ def test_the_producer_sends_and_each_subscribing_module_receives():
     assert "accounts.handlers.record_order_placed" in receives["description"]
     assert "accounts.sends.accounts.user_logged_in.v1" in operations
     assert not [k for k in operations if k.endswith("receives.accounts.user_logged_in.v1")]
+
+
+def test_queue_names_and_the_exchange_come_from_the_settings(settings):
+    settings.EVENTBUS = {**settings.EVENTBUS, "QUEUE_PREFIX": "shop.", "EXCHANGE": "shop-bus"}
+
+    document = render_asyncapi(catalog.build())
+
+    receives = document["operations"]["accounts.receives.orders.order_placed.v1"]
+    assert receives["x-queue"] == "shop.accounts.events"
+    channel = document["channels"]["orders.order_placed.v1"]
+    assert channel["bindings"]["amqp"]["exchange"]["name"] == "shop-bus"
 
 
 @pytest.fixture(scope="module")

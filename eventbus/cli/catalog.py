@@ -8,8 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from eventbus import catalog
-from eventbus.catalog_mermaid import render_mermaid
+from eventbus.contracts import catalog
+from eventbus.contracts.mermaid import render_mermaid
 
 help = "every event with its version, producer and subscribers (table, json, mermaid, asyncapi)"
 
@@ -35,7 +35,7 @@ def run(command: BaseCommand, *, format: str, output: Path | None, **options: An
     elif format == "mermaid":
         text = render_mermaid(entries)
     elif format == "asyncapi":
-        from eventbus.catalog_asyncapi import render_asyncapi
+        from eventbus.contracts.asyncapi import render_asyncapi
 
         text = json.dumps(render_asyncapi(entries), indent=2, sort_keys=False)
     else:

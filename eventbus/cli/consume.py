@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from eventbus.consumer import Consumer
+from eventbus.broker.consumer import Consumer
 
 help = "consume this process's queues from the broker (one durable queue per module)"
 

@@ -6,10 +6,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from eventbus import operations
 from eventbus.cli.arguments import positive_int
 from eventbus.cli.output import one_line, progress, table, when
 from eventbus.models import Delivery
+from eventbus.operations import dead_letters as operations
 
 help = "list dead letters, retry them now, or discard them (kept on record, never retried)"
 
@@ -132,7 +132,7 @@ def _retry(
         command.stdout.write("No dead letters to retry.")
         return
     with progress(total=len(chosen), desc="retrying", unit="delivery") as bar:
-        results = operations.retry_dead_letters(chosen, on_progress=bar.update)
+        results = operations.retry_deliveries(chosen, on_progress=bar.update)
     for result in results:
         outcome = result.outcome
         line = f"{outcome.status:<10} {result.delivery_id:>6}  {outcome.handler_id}"

@@ -6,9 +6,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from eventbus import retention
 from eventbus.cli.arguments import duration
 from eventbus.cli.output import age, progress
+from eventbus.operations import purge as retention
 
 help = "delete delivered outbox rows (and their deliveries) older than a duration"
 

@@ -1,13 +1,17 @@
 """`eventbus relay`: send outbox rows to the broker (the worker also does this)."""
 
-import signal
+import logging
 import time
 from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from eventbus.relay import Relayer, relaying_needed
+from eventbus.broker.relay import Relayer
+from eventbus.process import stop_on_signals
+from eventbus.transports import transport
+
+logger = logging.getLogger("eventbus.relay")
 
 help = "relay outbox rows to RabbitMQ with publisher confirms; --once drains and exits"
 
@@ -22,29 +26,27 @@ def add_arguments(parser: ArgumentParser) -> None:
 def run(
     command: BaseCommand, *, once: bool, batch_size: int, poll: float, database: str, **options: Any
 ) -> None:
-    if not relaying_needed():
+    if not transport().relaying():
         raise CommandError(
             "Nothing to relay: EVENTBUS['TRANSPORT'] is 'local' and no event is externalised."
         )
     relayer = Relayer(using=database, batch_size=batch_size)
     stopping = False
 
-    def request_stop(signum: int, frame: object) -> None:
+    def request_stop() -> None:
         nonlocal stopping
         stopping = True
 
-    previous = {s: signal.signal(s, request_stop) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
-        while not stopping:
-            if relayer.tick():
-                continue
-            if once:
-                if relayer.backoff:
-                    raise CommandError("The broker is unreachable; nothing more was relayed.")
-                break
-            time.sleep(poll if relayer.backoff == 0 else 0.1)
+        with stop_on_signals("relay", request_stop, logger):
+            while not stopping:
+                if relayer.tick():
+                    continue
+                if once:
+                    if relayer.backoff:
+                        raise CommandError("The broker is unreachable; nothing more was relayed.")
+                    break
+                time.sleep(poll if relayer.backoff == 0 else 0.1)
     finally:
         relayer.close()
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
     command.stdout.write(f"Relayed {relayer.sent} messages.")

@@ -6,10 +6,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from eventbus import replay as replaying
 from eventbus.cli.arguments import moment
 from eventbus.cli.output import progress
 from eventbus.models import Delivery
+from eventbus.operations import replay as replaying
 
 help = "deliver stored events of one name to one handler, oldest first (new or rebuilt reads)"
 

@@ -1,4 +1,4 @@
-"""`eventbus retry`: deliver failed deliveries that are due, and outbox rows left stranded."""
+"""`eventbus retry`: deliver what is due: failed and waiting deliveries, and stranded outbox rows."""
 
 from argparse import ArgumentParser
 from datetime import timedelta
@@ -6,17 +6,17 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from eventbus import operations
+from eventbus.delivery.due import UNDISPATCHED_GRACE, deliver_due
 from eventbus.models import Delivery
 
-help = "deliver failed deliveries that are due and stranded outbox rows"
+help = "deliver failed and waiting deliveries that are due, and stranded outbox rows"
 
 
 def add_arguments(parser: ArgumentParser) -> None:
     parser.add_argument(
         "--grace",
         type=float,
-        default=operations.UNDISPATCHED_GRACE.total_seconds(),
+        default=UNDISPATCHED_GRACE.total_seconds(),
         metavar="SECONDS",
         help="treat outbox rows undispatched for this long as stranded (default %(default)s)",
     )
@@ -25,7 +25,7 @@ def add_arguments(parser: ArgumentParser) -> None:
 def run(command: BaseCommand, *, grace: float, **options: Any) -> None:
     if grace < 0:
         raise CommandError("--grace must be zero or more seconds.")
-    outcomes = operations.retry_due(grace=timedelta(seconds=grace))
+    outcomes = deliver_due(grace=timedelta(seconds=grace)).outcomes
     if not outcomes:
         command.stdout.write("Nothing is due.")
         return

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from eventbus import schema_lock
+from eventbus.contracts import schema_lock
 from eventbus.exceptions import SchemaLockError
 
 help = "write the events' JSON Schemas to the lock file, or check the code against it"

@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from eventbus.cli.output import age, table, when
-from eventbus.stats import BusStats, stats
+from eventbus.operations.stats import BusStats, stats
 
 help = "the undispatched backlog, deliveries per handler by status, and the workers"
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from eventbus import operations
-from eventbus.worker import Worker, WorkerAlreadyRunning
+from eventbus.delivery.due import UNDISPATCHED_GRACE
+from eventbus.delivery.worker import Worker, WorkerAlreadyRunning
 
 help = "deliver outbox rows and due retries in batches; --once drains and exits"
 
@@ -25,7 +25,7 @@ def add_arguments(parser: ArgumentParser) -> None:
     parser.add_argument(
         "--grace",
         type=float,
-        default=operations.UNDISPATCHED_GRACE.total_seconds(),
+        default=UNDISPATCHED_GRACE.total_seconds(),
         metavar="SECONDS",
         help="inline mode: take over rows undispatched for this long (default %(default)s)",
     )

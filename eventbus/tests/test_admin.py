@@ -7,7 +7,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from eventbus import correlation_scope, publish
-from eventbus.dispatch import redeliver
+from eventbus.delivery.batch import redeliver
 from eventbus.models import Delivery, DeliveryAttempt, OutboxMessage
 from eventbus.tests.sample import OtherThingHappened, ThingHappened
 

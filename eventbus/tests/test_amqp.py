@@ -11,14 +11,14 @@ from django.test import override_settings
 from django.utils import timezone
 
 from eventbus import publish
-from eventbus.consumer import Consumer, consumed_queues
+from eventbus.broker.amqp import ConfirmingPublisher, declare_exchange
+from eventbus.broker.consumer import Consumer, consumed_queues
+from eventbus.broker.relay import Relayer
+from eventbus.broker.wire import encode
 from eventbus.envelope import Envelope
 from eventbus.models import Delivery, OutboxMessage
-from eventbus.relay import Relayer
 from eventbus.tests.rabbitmq import BROKER_URL, get_all
 from eventbus.tests.sample import ThingAnnounced, ThingHappened
-from eventbus.transports.amqp import ConfirmingPublisher, declare_exchange
-from eventbus.transports.wire import encode
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -193,15 +193,16 @@ def test_the_monolith_externalises_marked_events_to_the_broker(broker, subscribe
 
 
 def test_storing_a_batch_skips_rows_already_stored_and_returns_only_its_own():
-    from eventbus.inbox import _insert_new, _row
+    from eventbus.storage import store_for
 
     stored_elsewhere, new = envelope(1), envelope(2, label="new")
-    elsewhere = _row(stored_elsewhere)
-    elsewhere.dispatched_at = timezone.now()  # another consumer stored and delivered it first
-    elsewhere.save(force_insert=True)
+    with transaction.atomic():
+        store_for().insert_received([stored_elsewhere])
+    # another consumer stored and delivered it first
+    OutboxMessage.objects.filter(pk=stored_elsewhere.event_id).update(dispatched_at=timezone.now())
 
     with transaction.atomic():
-        inserted = _insert_new([_row(stored_elsewhere), _row(new)], using="default")
+        inserted = store_for().insert_received([stored_elsewhere, new])
 
     assert inserted == {new.event_id}
     row = OutboxMessage.objects.get(pk=new.event_id)

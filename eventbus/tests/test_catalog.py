@@ -1,7 +1,8 @@
 """The catalogue's rendering of versions, the externalised flag and unsubscribed events."""
 
-from eventbus import Event, catalog
-from eventbus.catalog_mermaid import render_mermaid
+from eventbus import Event
+from eventbus.contracts import catalog
+from eventbus.contracts.mermaid import render_mermaid
 from eventbus.testing import isolated_event_registry
 from eventbus.tests.sample import ThingHappened
 

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from pydantic import ValidationError
 
 from eventbus import UnknownEventError
-from eventbus.contracts import example_payload
+from eventbus.contracts.consumer import example_payload
 from eventbus.testing import event_from_schema
 from eventbus.tests.sample import ThingHappened
 

@@ -9,9 +9,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from eventbus import DoNotRetry, current_envelope, publish
-from eventbus.dispatch import deliver_missing, redeliver
+from eventbus.delivery.batch import redeliver
+from eventbus.delivery.due import deliver_due
 from eventbus.models import Delivery, OutboxMessage
-from eventbus.operations import retry_due
 from eventbus.tests.sample import OtherThingHappened, ThingHappened
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -121,17 +121,17 @@ def test_handler_that_fails_twice_then_succeeds_ends_succeeded(subscribe):
     delivery = Delivery.objects.get()
 
     make_due(delivery)
-    assert [o.status for o in retry_due()] == ["failed"]
+    assert [o.status for o in deliver_due().outcomes] == ["failed"]
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.last_error) == (
         "failed",
         2,
         "ConnectionError: attempt 2 failed",
     )
-    assert retry_due() == []  # not due yet: backoff doubled to 20 s
+    assert deliver_due().outcomes == []  # not due yet: backoff doubled to 20 s
 
     make_due(delivery)
-    assert [o.status for o in retry_due()] == ["succeeded"]
+    assert [o.status for o in deliver_due().outcomes] == ["succeeded"]
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.next_attempt_at) == ("succeeded", 3, None)
     assert attempts == [1, 1, 1]
@@ -148,7 +148,7 @@ def test_backoff_doubles_with_each_attempt(subscribe):
     for _ in range(3):
         make_due(delivery)
         start = timezone.now()
-        retry_due()
+        deliver_due()
         delivery.refresh_from_db()
         delays.append(round((delivery.next_attempt_at - start).total_seconds()))
 
@@ -164,11 +164,11 @@ def test_handler_that_always_fails_becomes_a_dead_letter(subscribe):
     delivery = Delivery.objects.get()
     for _ in range(2):  # MAX_ATTEMPTS is 3 in these tests
         make_due(delivery)
-        retry_due()
+        deliver_due()
         delivery.refresh_from_db()
 
     assert (delivery.status, delivery.attempts, delivery.next_attempt_at) == ("dead", 3, None)
-    assert retry_due() == []
+    assert deliver_due().outcomes == []
 
 
 def test_do_not_retry_goes_straight_to_the_dead_letters(subscribe):
@@ -194,7 +194,7 @@ def test_succeeded_delivery_is_not_applied_again(subscribe):
 
     redeliver(delivery.pk, force=True)
     OutboxMessage.objects.filter(pk=message.pk).update(dispatched_at=None)
-    deliver_missing(OutboxMessage.objects.get(pk=message.pk))
+    deliver_due(grace=timedelta(0))
 
     assert calls == [9]
     assert Delivery.objects.count() == 1
@@ -229,10 +229,10 @@ def test_retry_finishes_a_dispatch_that_a_crash_interrupted(subscribe):
     assert message.dispatched_at is None and calls == []
 
     # Within the grace period it is left alone (inline dispatch may still be running).
-    assert retry_due() == []
+    assert deliver_due().outcomes == []
     OutboxMessage.objects.update(occurred_at=timezone.now() - timedelta(minutes=2))
 
-    outcomes = retry_due()
+    outcomes = deliver_due().outcomes
 
     assert [o.status for o in outcomes] == ["succeeded"]
     assert calls == [1]

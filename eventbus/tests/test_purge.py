@@ -10,9 +10,9 @@ from django.core.management.base import CommandError
 from django.test import override_settings
 from django.utils import timezone
 
-from eventbus import retention
 from eventbus.conf import bus_settings
 from eventbus.models import Delivery, DeliveryAttempt, OutboxMessage
+from eventbus.operations import purge as retention
 
 pytestmark = pytest.mark.django_db
 

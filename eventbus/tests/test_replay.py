@@ -10,7 +10,7 @@ from django.db import transaction
 
 from eventbus import DoNotRetry, publish
 from eventbus.models import Delivery, OutboxMessage
-from eventbus.replay import ReplayError, replay
+from eventbus.operations.replay import ReplayError, replay
 from eventbus.tests.sample import OtherThingHappened, ThingHappened
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -8,7 +8,7 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
-from eventbus.schema_diff import Change, breaking_changes
+from eventbus.contracts.schema_diff import Change, breaking_changes
 
 
 class Strict(BaseModel):

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from eventbus import Event, events, upcaster
-from eventbus.schema_lock import LOCK_FILENAME, default_path
+from eventbus.contracts.schema_lock import LOCK_FILENAME, default_path
 from eventbus.testing import isolated_event_registry
 from eventbus.tests.sample import ThingHappened
 

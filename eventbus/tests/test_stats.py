@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from eventbus.models import Delivery, OutboxMessage, Worker
-from eventbus.stats import stats
+from eventbus.operations.stats import stats
 from eventbus.tests.sample import ThingHappened
 
 pytestmark = pytest.mark.django_db

@@ -20,9 +20,9 @@ from eventbus import (
     publish,
     upcaster,
 )
+from eventbus.delivery.due import deliver_due
 from eventbus.models import Delivery, OutboxMessage
-from eventbus.operations import retry_due
-from eventbus.store import envelope_of
+from eventbus.storage import envelope_of
 from eventbus.subscriptions import unsubscribe
 from eventbus.testing import isolated_event_registry
 from eventbus.tests.sample import ThingHappened
@@ -90,7 +90,7 @@ def test_a_v1_row_stored_before_v2_existed_is_delivered_as_v2(subscribe):
         register_v1_to_v2()
         subscribe(ThingHappenedV2, lambda event: received.append(event))
 
-        outcomes = retry_due(grace=timedelta(0))
+        outcomes = deliver_due(grace=timedelta(0)).outcomes
 
         # Then the v2 handler received the v1 payload as v2
         assert [o.status for o in outcomes] == ["succeeded"]

@@ -11,10 +11,10 @@ from django.test import override_settings
 from django.utils import timezone
 
 from eventbus import DoNotRetry, publish
+from eventbus.delivery.worker import Worker
 from eventbus.models import Delivery, OutboxMessage
 from eventbus.models import Worker as WorkerRow
 from eventbus.tests.sample import OrderedThingHappened, ThingHappened
-from eventbus.worker import Worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

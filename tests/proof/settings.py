@@ -10,5 +10,5 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(process)d %(name)s %(message)s"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {"eventbus.worker": {"handlers": ["stderr"], "level": "INFO"}},
+    "loggers": {"eventbus.delivery.worker": {"handlers": ["stderr"], "level": "INFO"}},
 }

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from eventbus.broker.topology import routing_key
 from eventbus.envelope import Envelope
 from eventbus.exceptions import EventBusError
 
@@ -33,15 +34,6 @@ class WireMessage:
     message_id: str
     body: bytes
     headers: dict[str, Any]
-
-
-def routing_key(name: str, version: int) -> str:
-    return f"{name}.v{version}"
-
-
-def binding_key(name: str) -> str:
-    """The binding that receives every version of an event (upcast on arrival)."""
-    return f"{name}.*"
 
 
 def encode(envelope: Envelope) -> WireMessage:

@@ -14,10 +14,10 @@ from typing import Any
 
 from django.conf import settings
 
+from eventbus.contracts.schema_diff import Schema, breaking_changes
+from eventbus.contracts.upcasting import has_upcaster
 from eventbus.events import Event, registered_events
 from eventbus.exceptions import SchemaLockError
-from eventbus.schema_diff import Schema, breaking_changes
-from eventbus.upcasting import has_upcaster
 
 LOCK_FILENAME = "events.schema.lock.json"
 GENERATED_BY = "manage.py eventbus schema --write (do not edit by hand)"

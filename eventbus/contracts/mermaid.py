@@ -2,7 +2,7 @@
 
 import re
 
-from eventbus.catalog import CatalogEntry
+from eventbus.contracts.catalog import CatalogEntry
 
 NOBODY = "nobody"
 

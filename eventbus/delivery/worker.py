@@ -8,7 +8,6 @@ PostgreSQL it sleeps on LISTEN/NOTIFY and wakes as soon as a transaction publish
 
 import logging
 import os
-import signal
 import socket
 import time
 import uuid
@@ -16,21 +15,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from types import FrameType
-from typing import Any
 
 from django.db import connections, transaction
 from django.utils import timezone
 
-from eventbus.batches import deliver_outbox_batch, retry_due_batch
 from eventbus.conf import bus_settings
-from eventbus.dispatch import Outcome
+from eventbus.delivery.batch import deliver_outbox_batch
+from eventbus.delivery.due import BATCH_SIZE, UNDISPATCHED_GRACE, retry_due_batch
+from eventbus.delivery.engine import Outcome
 from eventbus.exceptions import EventBusError
 from eventbus.models import Worker as WorkerRow
-from eventbus.relay import Relayer, relaying_needed
-from eventbus.store import NOTIFY_CHANNEL
+from eventbus.process import stop_on_signals
+from eventbus.storage import store_for
+from eventbus.transports import transport
 
-logger = logging.getLogger("eventbus.worker")
+logger = logging.getLogger("eventbus.delivery.worker")
 
 HEARTBEAT_EVERY = timedelta(seconds=5)
 #: A worker whose heartbeat is older than this is taken for dead.
@@ -59,10 +58,10 @@ class Worker:
         self,
         *,
         using: str = "default",
-        batch_size: int = 100,
+        batch_size: int = BATCH_SIZE,
         poll: float = 1.0,
         once: bool = False,
-        grace: timedelta = timedelta(seconds=60),
+        grace: timedelta = UNDISPATCHED_GRACE,
         on_batch: Callable[[WorkerTotals], None] | None = None,
     ) -> None:
         self.using = using
@@ -78,12 +77,13 @@ class Worker:
         self._next_retry_check = 0.0
         self._more_due = False  # the last tick filled a batch: there may be more
         self._notified = False  # PostgreSQL: a commit that publishes wakes the worker
-        self.relayer = Relayer(using=using) if relaying_needed() else None
+        self.relayer = transport().relayer(using=using)
 
     # --- life cycle ----------------------------------------------------------------------
 
     def run(self) -> WorkerTotals:
-        with self._registered(), self._stop_on_signals(), self._listener() as wait:
+        stopping = stop_on_signals(f"worker {self.name}", self.stop, logger)
+        with self._registered(), stopping, self._listener() as wait:
             logger.info(
                 "worker %s started: %s mode, batches of %d, %s database",
                 self.name,
@@ -195,33 +195,12 @@ class Worker:
         self._last_heartbeat = time.monotonic()
 
     @contextmanager
-    def _stop_on_signals(self) -> Iterator[None]:
-        def request_stop(signum: int, frame: FrameType | None) -> None:
-            logger.info(
-                "worker %s: %s, stopping after this batch", self.name, signal.Signals(signum).name
-            )
-            self.stop()
-
-        previous = {
-            signum: signal.signal(signum, request_stop)
-            for signum in (signal.SIGTERM, signal.SIGINT)
-        }
-        try:
-            yield
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-
-    @contextmanager
     def _listener(self) -> Iterator[Callable[[float], None]]:
         """Yield wait(seconds): returns early on a NOTIFY (PostgreSQL) or a stop request."""
-        if connections[self.using].vendor != "postgresql":
+        listener = store_for(self.using).listener()
+        if listener is None:
             yield self._sleep
             return
-        listening = connections.create_connection(self.using)
-        listening.ensure_connection()
-        raw: Any = listening.connection
-        raw.execute(f"LISTEN {NOTIFY_CHANNEL}")
         self._notified = True
 
         def wait(seconds: float) -> None:
@@ -231,13 +210,13 @@ class Worker:
                 if left <= 0:
                     return
                 # Short slices, so a stop signal is seen promptly; a NOTIFY ends the wait.
-                for _ in raw.notifies(timeout=min(left, 0.5), stop_after=1):
+                if listener.wait(min(left, 0.5)):
                     return
 
         try:
             yield wait
         finally:
-            listening.close()
+            listener.close()
 
     def _sleep(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds

@@ -11,13 +11,15 @@ import time
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils import timezone
 
-from eventbus import store
+from eventbus.broker.amqp import CONNECTION_ERRORS, ConfirmingPublisher
+from eventbus.broker.wire import encode
 from eventbus.conf import bus_settings
-from eventbus.transports.amqp import CONNECTION_ERRORS, ConfirmingPublisher
-from eventbus.transports.wire import encode
+from eventbus.signals import announce, message_relayed
+from eventbus.storage import store_for
 
-logger = logging.getLogger("eventbus.relay")
+logger = logging.getLogger("eventbus.broker.relay")
 
 MAX_BACKOFF_SECONDS = 30.0
 
@@ -31,23 +33,19 @@ class RelayResult:
 def relay_batch(publisher: ConfirmingPublisher, *, using: str, batch_size: int) -> RelayResult:
     """Publish up to ``batch_size`` pending rows; raises CONNECTION_ERRORS if the broker is
     unreachable (the rows stay pending, nothing is marked)."""
+    store = store_for(using)
     with transaction.atomic(using=using):
-        envelopes = store.claim_relay(using=using, limit=batch_size)
+        envelopes = store.claim_relay(limit=batch_size)
         if not envelopes:
             return RelayResult(0, 0)
+        started = time.perf_counter()
         confirmed = publisher.publish_many([encode(envelope) for envelope in envelopes])
-        sent = [e.event_id for e, ok in zip(envelopes, confirmed, strict=True) if ok]
-        store.mark_relayed(sent, using=using)
+        duration = time.perf_counter() - started
+        sent = [e for e, ok in zip(envelopes, confirmed, strict=True) if ok]
+        store.mark_relayed([e.event_id for e in sent], at=timezone.now())
+        for envelope in sent:
+            announce(message_relayed, envelope, using=using, duration=duration)
         return RelayResult(len(envelopes), len(sent))
-
-
-def relaying_needed() -> bool:
-    """With the amqp transport, or when some event is externalised, rows await the relay."""
-    from eventbus.events import registered_events
-
-    if bus_settings.TRANSPORT == "amqp":
-        return True
-    return any(getattr(cls, "externalised", False) for cls in registered_events())
 
 
 class Relayer:

@@ -8,8 +8,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from eventbus import admin_views, operations
+from eventbus.admin import views as admin_views
 from eventbus.models import DeadLetter, Delivery, DeliveryAttempt, OutboxMessage
+from eventbus.operations import dead_letters
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -138,7 +139,9 @@ class DeliveryAdminBase(ReadOnlyAdmin):
 
     @admin.action(description="Retry the selected deliveries now")
     def retry_now(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
-        outcomes = operations.retry_deliveries(queryset.values_list("pk", flat=True), force=True)
+        outcomes = [
+            r.outcome for r in dead_letters.retry_deliveries(queryset.values_list("pk", flat=True))
+        ]
         succeeded = sum(1 for o in outcomes if o.status == Delivery.Status.SUCCEEDED)
         failed = len(outcomes) - succeeded
         self.message_user(
@@ -166,5 +169,5 @@ class DeadLetterAdmin(DeliveryAdminBase):
 
     @admin.action(description="Discard the selected dead letters (kept on record, never retried)")
     def discard(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
-        count = operations.discard_dead_letters(queryset.values_list("pk", flat=True))
+        count = dead_letters.discard_dead_letters(queryset.values_list("pk", flat=True))
         self.message_user(request, f"Discarded {count} dead letter(s).", messages.SUCCESS)

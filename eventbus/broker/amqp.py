@@ -1,18 +1,11 @@
 """RabbitMQ through kombu/py-amqp: a confirming publisher and a batching consumer.
 
-Topology (declared by both sides, idempotently):
-
-    exchange  <EXCHANGE>             durable topic; unroutable messages go to the
-                                     alternate exchange <EXCHANGE>.unrouted, whose durable
-                                     queue of the same name keeps them, so none is lost
-    queue     <module>.events        durable, one per consuming module, bound to
-                                     "<event name>.*" for each event its handlers take
-    queue     <module>.events.dead-letter   messages that could not be read, with the reason
+Both sides declare the topology (eventbus.broker.topology) idempotently when they connect.
 """
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +13,8 @@ import amqp
 import kombu
 from kombu.exceptions import OperationalError
 
-from eventbus.transports.wire import CONTENT_TYPE, WireMessage
+from eventbus.broker.topology import dead_letter_queue, declare_exchange, declare_queue
+from eventbus.broker.wire import CONTENT_TYPE, WireMessage
 
 logger = logging.getLogger("eventbus.amqp")
 
@@ -36,31 +30,6 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     amqp.exceptions.RecoverableConnectionError,
     amqp.exceptions.ChannelError,
 )
-
-
-def dead_letter_queue(queue: str) -> str:
-    return f"{queue}.dead-letter"
-
-
-def declare_exchange(channel: Any, exchange: str) -> None:
-    unrouted = f"{exchange}.unrouted"
-    channel.exchange_declare(unrouted, "fanout", durable=True, auto_delete=False)
-    channel.queue_declare(unrouted, durable=True, auto_delete=False)
-    channel.queue_bind(unrouted, unrouted, routing_key="")
-    channel.exchange_declare(
-        exchange,
-        "topic",
-        durable=True,
-        auto_delete=False,
-        arguments={"alternate-exchange": unrouted},
-    )
-
-
-def declare_queue(channel: Any, exchange: str, queue: str, bindings: Iterable[str]) -> None:
-    channel.queue_declare(queue, durable=True, auto_delete=False)
-    channel.queue_declare(dead_letter_queue(queue), durable=True, auto_delete=False)
-    for key in bindings:
-        channel.queue_bind(queue, exchange, routing_key=key)
 
 
 def to_amqp(message: WireMessage) -> amqp.Message:

@@ -12,7 +12,7 @@ from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from eventbus.dispatch import deliver_to
+from eventbus.delivery.replay import deliver_to
 from eventbus.exceptions import EventBusError
 from eventbus.models import Delivery, OutboxMessage
 from eventbus.subscriptions import Subscription, subscriptions_for
@@ -84,7 +84,7 @@ def replay(
     on_progress: Callable[[int], None] | None = None,
 ) -> ReplayResult:
     """Deliver the stored events named ``event`` in [since, until) to ``handler``, oldest
-    first, through dispatch.deliver_to: each delivery in its own transaction, recorded
+    first, through the delivery engine: each delivery in its own transaction, recorded
     like any other (a failure is retried later, or is a dead letter).
 
     Without ``again`` an event the handler already has a delivery for is skipped; with it

@@ -4,23 +4,23 @@ import uuid
 from collections.abc import Collection
 from datetime import timedelta
 
-from django.db.models import Q
-
 from eventbus.envelope import Envelope
-from eventbus.models import Delivery, OutboxMessage
+from eventbus.models import Delivery
+from eventbus.storage import Store
 from eventbus.subscriptions import Subscription, all_subscriptions
 
 #: How soon a waiting delivery looks again whether the event before it got through.
 WAIT_RECHECK = timedelta(seconds=1)
 
-_UNSETTLED = [Delivery.Status.FAILED, Delivery.Status.WAITING, Delivery.Status.DEAD]
+#: The statuses of an earlier delivery that keep a later one of its aggregate waiting.
+UNSETTLED = (Delivery.Status.FAILED, Delivery.Status.WAITING, Delivery.Status.DEAD)
 
 
 def blocking_event(
     sub: Subscription,
     envelope: Envelope,
     *,
-    using: str,
+    store: Store,
     settled: Collection[uuid.UUID] = (),
 ) -> uuid.UUID | None:
     """The id of an earlier event of the same aggregate that ``sub`` must wait for, or None.
@@ -32,16 +32,12 @@ def blocking_event(
     """
     if not sub.ordered or not envelope.aggregate_id:
         return None
-    earlier = OutboxMessage.objects.using(using).filter(
-        aggregate_id=envelope.aggregate_id, id__lt=envelope.event_id
-    )
-    undispatched = Q(dispatched_at__isnull=True) & ~Q(id__in=list(settled))
-    unsettled = Q(
-        deliveries__handler__in=ordered_handlers_of(sub.module),
-        deliveries__status__in=_UNSETTLED,
-    )
-    return (
-        earlier.filter(undispatched | unsettled).order_by("id").values_list("id", flat=True).first()
+    return store.blocking_event(
+        aggregate_id=envelope.aggregate_id,
+        before=envelope.event_id,
+        handlers=ordered_handlers_of(sub.module),
+        unsettled=UNSETTLED,
+        settled=settled,
     )
 
 

@@ -11,8 +11,8 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
-from eventbus import catalog
-from eventbus.trace import correlation_trace
+from eventbus.contracts import catalog
+from eventbus.operations.trace import correlation_trace
 
 VIEW_PERMISSION = "eventbus.view_outboxmessage"
 

@@ -1,36 +1,27 @@
 """The catalogue as an AsyncAPI 3.0 document, for the split deployment over RabbitMQ.
 
-The broker layout it describes (the AMQP transport implements the same): one durable topic
-exchange ``eventbus``; each event version is published with routing key
-``<name>.v<version>`` (``orders.order_placed.v1``), AMQP ``message_id`` = the event id, and
-the envelope in headers (``x-event-name``, ``x-event-version``, ``x-occurred-at``,
-``x-producer``, ``x-correlation-id``, ``x-causation-id``); the body is the payload. Each
-consuming module reads one durable queue ``<module>.events`` bound to the routing keys of
-the events its handlers subscribe to. A module is a service: the producer sends, each
-subscriber's module receives.
+The broker layout it describes is the AMQP transport's own (eventbus.broker.topology and
+eventbus.broker.wire): one durable topic exchange (EVENTBUS['EXCHANGE']); each event version
+is published with routing key ``<name>.v<version>`` (``orders.order_placed.v1``), AMQP
+``message_id`` = the event id, and the envelope in headers (``x-event-name``,
+``x-event-version``, ``x-occurred-at``, ``x-producer``, ``x-correlation-id``,
+``x-causation-id``, ``x-aggregate-id``); the body is the payload. Each consuming module
+reads one durable queue ``<QUEUE_PREFIX><module>.events`` bound to the events its handlers
+subscribe to. A module is a service: the producer sends, each subscriber's module receives.
 """
 
 from typing import Any
 
-from eventbus.catalog import CatalogEntry
-from eventbus.schema_lock import event_schema
+from eventbus.broker.topology import queue_name, routing_key
+from eventbus.conf import bus_settings
+from eventbus.contracts.catalog import CatalogEntry
+from eventbus.contracts.schema_lock import event_schema
 
 ASYNCAPI_VERSION = "3.0.0"
 AMQP_BINDING_VERSION = "0.3.0"
-EXCHANGE = "eventbus"
 SERVER = "rabbitmq"
 
 Document = dict[str, Any]
-
-
-def routing_key(name: str, version: int) -> str:
-    """The AMQP routing key (and channel address) of an event version."""
-    return f"{name}.v{version}"
-
-
-def queue_name(module: str) -> str:
-    """The durable queue a consuming module reads its events from."""
-    return f"{module}.events"
 
 
 def envelope_headers(name: str, version: int, producer: str) -> Document:
@@ -48,8 +39,16 @@ def envelope_headers(name: str, version: int, producer: str) -> Document:
             },
             "x-causation-id": {
                 "type": "string",
-                "format": "uuid",
-                "description": "The event whose handler published this one; absent otherwise.",
+                "description": (
+                    "The id (a UUID) of the event whose handler published this one; "
+                    "empty otherwise."
+                ),
+            },
+            "x-aggregate-id": {
+                "type": "string",
+                "description": (
+                    "The entity the event is about, for per-aggregate order; empty when none."
+                ),
             },
         },
         "required": [
@@ -58,6 +57,8 @@ def envelope_headers(name: str, version: int, producer: str) -> Document:
             "x-occurred-at",
             "x-producer",
             "x-correlation-id",
+            "x-causation-id",
+            "x-aggregate-id",
         ],
     }
 
@@ -143,7 +144,7 @@ def render_asyncapi(
                 "amqp": {
                     "is": "routingKey",
                     "exchange": {
-                        "name": EXCHANGE,
+                        "name": bus_settings.EXCHANGE,
                         "type": "topic",
                         "durable": True,
                         "autoDelete": False,
@@ -189,7 +190,7 @@ def render_asyncapi(
             "description": (
                 "Every event the modules publish, as sent over RabbitMQ in split mode (each "
                 f"module its own service). Services: {', '.join(services)}. Exchange "
-                f"'{EXCHANGE}' (topic, durable); routing key '<event name>.v<version>'."
+                f"'{bus_settings.EXCHANGE}' (topic, durable); routing key '<event name>.v<version>'."
             ),
             "tags": [{"name": s, "description": f"the {s} service"} for s in services],
         },

@@ -11,11 +11,11 @@ retypes a field, or adds a required one, the consumer's test fails, on the consu
 from pathlib import Path
 from typing import Any
 
+from eventbus.contracts.schema_diff import Schema
+from eventbus.contracts.schema_lock import LockedEvent, default_path, load
+from eventbus.contracts.upcasting import read_event
 from eventbus.events import Event
 from eventbus.exceptions import UnknownEventError
-from eventbus.schema_diff import Schema
-from eventbus.schema_lock import LockedEvent, default_path, load
-from eventbus.upcasting import read_event
 
 _FORMAT_EXAMPLES = {
     "date-time": "2026-01-01T12:00:00Z",

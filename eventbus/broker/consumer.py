@@ -7,38 +7,18 @@ deduplicated by event id.
 """
 
 import logging
-import signal
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from types import FrameType
 
-from django.apps import apps
-
+from eventbus.broker.amqp import CONNECTION_ERRORS, BatchingConsumer, Received
+from eventbus.broker.inbox import receive
+from eventbus.broker.topology import consumed_queues
 from eventbus.conf import bus_settings
-from eventbus.inbox import receive
-from eventbus.subscriptions import all_subscriptions
-from eventbus.transports.amqp import CONNECTION_ERRORS, BatchingConsumer, Received
-from eventbus.transports.wire import binding_key
+from eventbus.process import stop_on_signals
 
-logger = logging.getLogger("eventbus.consumer")
+logger = logging.getLogger("eventbus.broker.consumer")
 
 MAX_BACKOFF_SECONDS = 30.0
-
-
-def queue_name(module: str) -> str:
-    return f"{bus_settings.QUEUE_PREFIX}{module}.events"
-
-
-def consumed_queues() -> dict[str, list[str]]:
-    """Queue per consuming module -> binding keys, for events produced elsewhere."""
-    queues: dict[str, set[str]] = {}
-    for sub in all_subscriptions():
-        if apps.is_installed(sub.event.producer()):
-            continue
-        queues.setdefault(queue_name(sub.module), set()).add(binding_key(sub.event.event_name))
-    return {queue: sorted(keys) for queue, keys in sorted(queues.items())}
 
 
 @dataclass
@@ -81,7 +61,7 @@ class Consumer:
 
     def run(self) -> ConsumerTotals:
         backoff = 0.5
-        with self._stop_on_signals():
+        with stop_on_signals("consumer", self.stop, logger):
             while not self._stopping:
                 try:
                     handled = self._transport.poll(timeout=self.poll)
@@ -102,16 +82,3 @@ class Consumer:
         deadline = time.monotonic() + seconds
         while not self._stopping and time.monotonic() < deadline:
             time.sleep(0.05)
-
-    @contextmanager
-    def _stop_on_signals(self) -> Iterator[None]:
-        def request_stop(signum: int, frame: FrameType | None) -> None:
-            logger.info("consumer: %s, stopping after this batch", signal.Signals(signum).name)
-            self.stop()
-
-        previous = {s: signal.signal(s, request_stop) for s in (signal.SIGTERM, signal.SIGINT)}
-        try:
-            yield
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)

@@ -1,0 +1,1 @@
+"""Internal: the AMQP broker side of the bus: wire format, topology, relay, consumer, inbox."""

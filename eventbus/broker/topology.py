@@ -1,0 +1,78 @@
+"""The broker's names and layout, in one place: routing keys, queues and their declarations.
+
+    exchange  <EXCHANGE>                  durable topic; unroutable messages go to the
+                                          alternate exchange <EXCHANGE>.unrouted, whose
+                                          durable queue of the same name keeps them
+    queue     <QUEUE_PREFIX><module>.events              one per consuming module, bound
+                                                         to "<event name>.*" for each event
+                                                         its handlers take
+    queue     <QUEUE_PREFIX><module>.events.dead-letter  what could not be read, with why
+
+Routing key of an event version: "<event name>.v<version>". The AsyncAPI document, the
+consumer and the relay all take their names from here.
+"""
+
+from typing import Any
+
+from django.apps import apps
+
+from eventbus.conf import bus_settings
+from eventbus.subscriptions import all_subscriptions
+
+
+def routing_key(name: str, version: int) -> str:
+    """The routing key of one event version, e.g. ``orders.order_placed.v1``."""
+    return f"{name}.v{version}"
+
+
+def binding_key(name: str) -> str:
+    """The binding that receives every version of an event (upcast on arrival)."""
+    return f"{name}.*"
+
+
+def queue_name(module: str) -> str:
+    """The durable queue a consuming module reads its events from."""
+    return f"{bus_settings.QUEUE_PREFIX}{module}.events"
+
+
+def dead_letter_queue(queue: str) -> str:
+    return f"{queue}.dead-letter"
+
+
+def unrouted_exchange(exchange: str) -> str:
+    """The alternate exchange (and its queue) that keeps messages no queue is bound for."""
+    return f"{exchange}.unrouted"
+
+
+def consumed_queues() -> dict[str, list[str]]:
+    """Queue per consuming module -> binding keys, for the events this process subscribes
+    to and that no installed module produces (those arrive locally, through the outbox)."""
+    queues: dict[str, set[str]] = {}
+    for sub in all_subscriptions():
+        if apps.is_installed(sub.event.producer()):
+            continue
+        queues.setdefault(queue_name(sub.module), set()).add(binding_key(sub.event.event_name))
+    return {queue: sorted(keys) for queue, keys in sorted(queues.items())}
+
+
+def declare_exchange(channel: Any, exchange: str) -> None:
+    """Declare the topic exchange and its alternate exchange and queue (idempotent)."""
+    unrouted = unrouted_exchange(exchange)
+    channel.exchange_declare(unrouted, "fanout", durable=True, auto_delete=False)
+    channel.queue_declare(unrouted, durable=True, auto_delete=False)
+    channel.queue_bind(unrouted, unrouted, routing_key="")
+    channel.exchange_declare(
+        exchange,
+        "topic",
+        durable=True,
+        auto_delete=False,
+        arguments={"alternate-exchange": unrouted},
+    )
+
+
+def declare_queue(channel: Any, exchange: str, queue: str, bindings: list[str]) -> None:
+    """Declare a module's queue, its dead-letter queue and its bindings (idempotent)."""
+    channel.queue_declare(queue, durable=True, auto_delete=False)
+    channel.queue_declare(dead_letter_queue(queue), durable=True, auto_delete=False)
+    for key in bindings:
+        channel.queue_bind(queue, exchange, routing_key=key)

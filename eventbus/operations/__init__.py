@@ -1,0 +1,2 @@
+"""Operator tools: stats, replay, purge, dead letters and correlation traces; the admin and the
+`eventbus` command call these."""

@@ -1,0 +1,195 @@
+"""The storage interface: every statement the bus writes by hand, behind one set of methods.
+
+The delivery engine, the worker, the relay and the inbox call these methods and never write
+SQL of their own. Two implementations: ``PortableStore`` (any database Django supports, SQLite
+in development and tests) and ``PostgresStore`` (single round trips, ``SKIP LOCKED``,
+relaxed commits, LISTEN/NOTIFY). Status values, defaults and column names come from the
+models (``eventbus.models``); they are never typed out again in a statement.
+"""
+
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from eventbus.envelope import Envelope
+
+#: (event id, handler id): one delivery of one event to one handler.
+DeliveryKey = tuple[uuid.UUID, str]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRow:
+    """What the engine needs of an existing delivery row to decide and record."""
+
+    id: int
+    handler: str
+    status: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """Outbox rows locked for the caller's transaction, and the (event id, handler id)
+    pairs among them that have a delivery row already (a dead process recorded them
+    before it could mark its row dispatched)."""
+
+    envelopes: list[Envelope]
+    delivered: set[DeliveryKey]
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A failed attempt to record: the error, its traceback, and what comes next.
+
+    ``next_attempt_at`` is None for a dead letter."""
+
+    error: str
+    traceback: str
+    at: datetime
+    next_attempt_at: datetime | None
+
+
+class Store(ABC):
+    """The bus's tables on one database connection (``using``).
+
+    Methods that lock rows (``claim_*``, ``lock_*``) or record outcomes must run inside the
+    caller's transaction; they commit with it.
+    """
+
+    def __init__(self, using: str) -> None:
+        self.using = using
+
+    # --- the outbox ---------------------------------------------------------------------
+
+    @abstractmethod
+    def insert_message(
+        self, envelope: Envelope, *, dispatched: bool, notify: bool, broker: str
+    ) -> None:
+        """Insert the envelope's outbox row in the caller's transaction.
+
+        ``dispatched`` marks it done at once (nobody subscribes in this process); ``notify``
+        wakes listening workers when the transaction commits (PostgreSQL); ``broker`` is an
+        ``OutboxMessage.Broker`` value."""
+
+    @abstractmethod
+    def insert_received(self, envelopes: Sequence[Envelope]) -> set[uuid.UUID]:
+        """Store envelopes that arrived from the broker, skipping event ids stored already
+        (by an earlier delivery or by another consumer right now); returns the ids this
+        transaction inserted."""
+
+    @abstractmethod
+    def claim_outbox(
+        self,
+        *,
+        limit: int | None = None,
+        occurred_before: datetime | None = None,
+        ids: Collection[uuid.UUID] | None = None,
+    ) -> Claimed:
+        """Lock undispatched rows, oldest first, skipping rows another worker holds: the
+        first ``limit`` (older than ``occurred_before`` if given), or those among ``ids``."""
+
+    @abstractmethod
+    def mark_dispatched(self, event_ids: Collection[uuid.UUID], *, at: datetime) -> None:
+        """Mark rows as having a delivery record for every subscriber."""
+
+    @abstractmethod
+    def claim_relay(self, *, limit: int) -> list[Envelope]:
+        """Lock up to ``limit`` rows waiting for the relay, oldest first."""
+
+    @abstractmethod
+    def mark_relayed(self, event_ids: Collection[uuid.UUID], *, at: datetime) -> None:
+        """Mark rows sent: the broker confirmed them."""
+
+    # --- deliveries ---------------------------------------------------------------------
+
+    @abstractmethod
+    def deliveries_of(self, event_ids: Collection[uuid.UUID]) -> set[DeliveryKey]:
+        """The (event id, handler id) pairs that have a delivery row, among these events."""
+
+    @abstractmethod
+    def claim_due(self, *, limit: int, now: datetime) -> list[tuple[DeliveryRow, Envelope]]:
+        """Lock up to ``limit`` failed or waiting deliveries whose next attempt time has come,
+        soonest first, skipping rows another worker holds, each with its event's envelope."""
+
+    @abstractmethod
+    def lock_delivery(self, delivery_id: int) -> tuple[DeliveryRow, Envelope] | None:
+        """Lock one delivery row (waiting for another holder) with its event's envelope."""
+
+    @abstractmethod
+    def lock_delivery_of(self, event_id: uuid.UUID, handler: str) -> DeliveryRow | None:
+        """Lock the delivery row of one (event, handler) pair, if there is one."""
+
+    @abstractmethod
+    def record_succeeded(
+        self,
+        *,
+        new: Sequence[DeliveryKey] = (),
+        existing: Sequence[int] = (),
+        dispatched: Collection[uuid.UUID] = (),
+        at: datetime,
+    ) -> None:
+        """Record successes: ``new`` pairs get a delivery row (first attempt), ``existing``
+        rows (by id) count one more attempt; ``dispatched`` outbox rows are marked.
+
+        In the handler's transaction, so the record commits with its effects. Raises
+        IntegrityError when one of ``new`` has a row already: another process delivered it,
+        and the caller's transaction must roll back so its effect is not applied twice."""
+
+    @abstractmethod
+    def record_failed(
+        self, row: DeliveryRow | None, key: DeliveryKey, failure: Failure
+    ) -> DeliveryRow:
+        """Record a failed attempt: the delivery row (inserted when ``row`` is None) becomes
+        failed, due at ``failure.next_attempt_at``, or dead when that is None; and one
+        DeliveryAttempt row keeps the error and traceback."""
+
+    @abstractmethod
+    def record_waiting(
+        self, row: DeliveryRow | None, key: DeliveryKey, *, note: str, at: datetime, until: datetime
+    ) -> DeliveryRow:
+        """Record that a delivery waits for an earlier event of its aggregate (no attempt
+        used); it is due again at ``until``."""
+
+    @abstractmethod
+    def blocking_event(
+        self,
+        *,
+        aggregate_id: str,
+        before: uuid.UUID,
+        handlers: Collection[str],
+        unsettled: Collection[str],
+        settled: Collection[uuid.UUID] = (),
+    ) -> uuid.UUID | None:
+        """The first earlier event of the aggregate that is undispatched (and not in
+        ``settled``), or whose delivery to one of ``handlers`` has an ``unsettled`` status."""
+
+    # --- transactions and waiting -------------------------------------------------------
+
+    def relax_commit(self) -> None:
+        """Let this transaction's commit skip waiting for its fsync, where the database can.
+
+        Only for transactions whose every input is durable already (the outbox), so a commit
+        lost in a crash is simply delivered again. Nothing to do by default."""
+        return None
+
+    def transaction_untouched(self) -> bool:
+        """True when the open outermost transaction has sent no statement yet, so a success
+        record may be written alone in autocommit mode. False where it cannot be known."""
+        return False
+
+    def listener(self) -> "Listener | None":
+        """A connection of its own that hears publishing commits, or None where the database
+        cannot notify (then poll)."""
+        return None
+
+
+class Listener(Protocol):
+    """Hears the commits that publish: ``wait(seconds)`` returns True as soon as one notifies,
+    False when the time is up; ``close()`` closes its connection."""
+
+    def wait(self, seconds: float) -> bool: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,361 @@
+"""The store on any database Django supports: the ORM, and plain INSERTs on the hot path.
+
+SQLite in development and tests. It has no ``SKIP LOCKED``: a claim takes the rows, and the
+database-wide write lock keeps a second writer out, so one worker is enough there.
+"""
+
+import uuid
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from eventbus.envelope import Envelope
+from eventbus.models import Delivery, DeliveryAttempt, OutboxMessage
+from eventbus.storage.base import Claimed, DeliveryKey, DeliveryRow, Failure, Store
+
+#: The outbox fields an envelope is read from, in the order raw reads select them.
+ENVELOPE_FIELDS = (
+    "id",
+    "name",
+    "version",
+    "occurred_at",
+    "producer",
+    "correlation_id",
+    "causation_id",
+    "aggregate_id",
+    "payload",
+)
+#: The outbox fields a publish writes.
+OUTBOX_FIELDS = (*ENVELOPE_FIELDS, "broker", "dispatched_at")
+#: The delivery fields a first success writes.
+SUCCESS_FIELDS = (
+    "message_id",
+    "handler",
+    "status",
+    "attempts",
+    "last_error",
+    "last_traceback",
+    "next_attempt_at",
+    "created_at",
+    "updated_at",
+)
+
+DUE = (Delivery.Status.FAILED, Delivery.Status.WAITING)
+
+
+def columns(model: Any, names: Sequence[str]) -> str:
+    """The database columns of ``names`` on ``model``, comma-separated."""
+    return ", ".join(model._meta.get_field(name).column for name in names)
+
+
+def envelope_of(message: OutboxMessage) -> Envelope:
+    """The envelope an outbox row holds."""
+    return Envelope(
+        event_id=message.id,
+        name=message.name,
+        version=message.version,
+        occurred_at=message.occurred_at,
+        producer=message.producer,
+        correlation_id=message.correlation_id,
+        causation_id=message.causation_id,
+        payload=message.payload,
+        aggregate_id=message.aggregate_id,
+    )
+
+
+def envelope_from_row(row: Sequence[Any], connection: BaseDatabaseWrapper) -> Envelope:
+    """An envelope from a raw row of ENVELOPE_FIELDS (no model instance: a tenth of the
+    cost); the payload is decoded as the JSON field decodes it."""
+    event_id, name, version, occurred, producer, correlation, causation, aggregate, payload = row[
+        :9
+    ]
+    load_payload = OutboxMessage._meta.get_field("payload").from_db_value  # type: ignore[attr-defined]
+    return Envelope(
+        event_id=event_id,
+        name=name,
+        version=version,
+        occurred_at=occurred,
+        producer=producer,
+        correlation_id=correlation,
+        causation_id=causation,
+        payload=load_payload(payload, None, connection),
+        aggregate_id=aggregate,
+    )
+
+
+def row_of(delivery: Delivery) -> DeliveryRow:
+    return DeliveryRow(delivery.pk, delivery.handler, delivery.status, delivery.attempts)
+
+
+def success_defaults() -> dict[str, Any]:
+    """The values a first success writes besides its key and times, from the model."""
+    field = Delivery._meta.get_field
+    return {
+        "status": Delivery.Status.SUCCEEDED.value,
+        "attempts": 1,
+        "last_error": field("last_error").get_default(),
+        "last_traceback": field("last_traceback").get_default(),
+        "next_attempt_at": None,
+    }
+
+
+@cache
+def _insert_sql(model: Any, names: tuple[str, ...]) -> str:
+    marks = ", ".join(["%s"] * len(names))
+    return f"INSERT INTO {model._meta.db_table} ({columns(model, names)}) VALUES ({marks})"
+
+
+class PortableStore(Store):
+    """The store through the ORM; the two statements of every publish and every first
+    success are plain INSERTs with values prepared by the model fields."""
+
+    @property
+    def connection(self) -> BaseDatabaseWrapper:
+        return connections[self.using]
+
+    def _prep(self, model: Any, names: Sequence[str], values: dict[str, Any]) -> list[Any]:
+        connection = self.connection
+        return [
+            model._meta.get_field(name).get_db_prep_save(values[name], connection) for name in names
+        ]
+
+    def _outbox_values(self, envelope: Envelope, *, broker: str, dispatched_at: datetime | None):  # type: ignore[no-untyped-def]
+        return {
+            "id": envelope.event_id,
+            "name": envelope.name,
+            "version": envelope.version,
+            "occurred_at": envelope.occurred_at,
+            "producer": envelope.producer,
+            "correlation_id": envelope.correlation_id,
+            "causation_id": envelope.causation_id,
+            "aggregate_id": envelope.aggregate_id,
+            "payload": envelope.payload,
+            "broker": broker,
+            "dispatched_at": dispatched_at,
+        }
+
+    # --- the outbox ---------------------------------------------------------------------
+
+    def insert_message(
+        self, envelope: Envelope, *, dispatched: bool, notify: bool, broker: str
+    ) -> None:
+        values = self._outbox_values(
+            envelope, broker=broker, dispatched_at=envelope.occurred_at if dispatched else None
+        )
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                _insert_sql(OutboxMessage, OUTBOX_FIELDS),
+                self._prep(OutboxMessage, OUTBOX_FIELDS, values),
+            )
+
+    def insert_received(self, envelopes: Sequence[Envelope]) -> set[uuid.UUID]:
+        rows = OutboxMessage.objects.using(self.using)
+        ids = [e.event_id for e in envelopes]
+        before = set(rows.filter(pk__in=ids).values_list("pk", flat=True))
+        rows.bulk_create(
+            [
+                OutboxMessage(
+                    **self._outbox_values(
+                        e, broker=OutboxMessage.Broker.RECEIVED, dispatched_at=None
+                    )
+                )
+                for e in envelopes
+                if e.event_id not in before
+            ],
+            ignore_conflicts=True,
+        )
+        return {i for i in ids if i not in before}
+
+    def claim_outbox(
+        self,
+        *,
+        limit: int | None = None,
+        occurred_before: datetime | None = None,
+        ids: Collection[uuid.UUID] | None = None,
+    ) -> Claimed:
+        pending = OutboxMessage.objects.using(self.using).filter(dispatched_at__isnull=True)
+        if occurred_before is not None:
+            pending = pending.filter(occurred_at__lte=occurred_before)
+        if ids is not None:
+            pending = pending.filter(pk__in=list(ids))
+        pending = self._skip_locked(pending.order_by("id"))
+        messages = list(pending[:limit] if limit is not None else pending)
+        envelopes = [envelope_of(m) for m in messages]
+        return Claimed(envelopes, self.deliveries_of([e.event_id for e in envelopes]))
+
+    def mark_dispatched(self, event_ids: Collection[uuid.UUID], *, at: datetime) -> None:
+        OutboxMessage.objects.using(self.using).filter(
+            pk__in=list(event_ids), dispatched_at__isnull=True
+        ).update(dispatched_at=at)
+
+    def claim_relay(self, *, limit: int) -> list[Envelope]:
+        pending = OutboxMessage.objects.using(self.using).filter(
+            broker=OutboxMessage.Broker.PENDING
+        )
+        return [envelope_of(m) for m in self._skip_locked(pending.order_by("id"))[:limit]]
+
+    def mark_relayed(self, event_ids: Collection[uuid.UUID], *, at: datetime) -> None:
+        if event_ids:
+            OutboxMessage.objects.using(self.using).filter(pk__in=list(event_ids)).update(
+                broker=OutboxMessage.Broker.SENT, relayed_at=at
+            )
+
+    # --- deliveries ---------------------------------------------------------------------
+
+    def deliveries_of(self, event_ids: Collection[uuid.UUID]) -> set[DeliveryKey]:
+        if not event_ids:
+            return set()
+        rows = Delivery.objects.using(self.using).filter(message_id__in=list(event_ids))
+        return set(rows.values_list("message_id", "handler"))
+
+    def claim_due(self, *, limit: int, now: datetime) -> list[tuple[DeliveryRow, Envelope]]:
+        due = Delivery.objects.using(self.using).filter(status__in=DUE, next_attempt_at__lte=now)
+        claimed = self._skip_locked(due.order_by("next_attempt_at", "id"), of=("self",))
+        return [
+            (row_of(d), envelope_of(d.message)) for d in claimed.select_related("message")[:limit]
+        ]
+
+    def lock_delivery(self, delivery_id: int) -> tuple[DeliveryRow, Envelope] | None:
+        delivery = (
+            Delivery.objects.using(self.using)
+            .select_for_update(of=("self",))
+            .select_related("message")
+            .filter(pk=delivery_id)
+            .first()
+        )
+        return None if delivery is None else (row_of(delivery), envelope_of(delivery.message))
+
+    def lock_delivery_of(self, event_id: uuid.UUID, handler: str) -> DeliveryRow | None:
+        delivery = (
+            Delivery.objects.using(self.using)
+            .select_for_update()
+            .filter(message_id=event_id, handler=handler)
+            .first()
+        )
+        return None if delivery is None else row_of(delivery)
+
+    def record_succeeded(
+        self,
+        *,
+        new: Sequence[DeliveryKey] = (),
+        existing: Sequence[int] = (),
+        dispatched: Collection[uuid.UUID] = (),
+        at: datetime,
+    ) -> None:
+        if new:
+            values = {**success_defaults(), "created_at": at, "updated_at": at}
+            rows = [
+                self._prep(
+                    Delivery,
+                    SUCCESS_FIELDS,
+                    {**values, "message_id": event_id, "handler": handler},
+                )
+                for event_id, handler in new
+            ]
+            with self.connection.cursor() as cursor:
+                cursor.executemany(_insert_sql(Delivery, SUCCESS_FIELDS), rows)
+        if existing:
+            from django.db.models import F
+
+            defaults = success_defaults()
+            Delivery.objects.using(self.using).filter(pk__in=list(existing)).update(
+                status=defaults["status"],
+                attempts=F("attempts") + 1,
+                last_error=defaults["last_error"],
+                next_attempt_at=None,
+                updated_at=at,
+            )
+        if dispatched:
+            OutboxMessage.objects.using(self.using).filter(pk__in=list(dispatched)).update(
+                dispatched_at=at
+            )
+
+    def record_failed(
+        self, row: DeliveryRow | None, key: DeliveryKey, failure: Failure
+    ) -> DeliveryRow:
+        status = Delivery.Status.FAILED if failure.next_attempt_at else Delivery.Status.DEAD
+        delivery = self._save(
+            row,
+            key,
+            at=failure.at,
+            status=status,
+            attempts=(row.attempts if row else 0) + 1,
+            last_error=failure.error,
+            last_traceback=failure.traceback,
+            next_attempt_at=failure.next_attempt_at,
+        )
+        DeliveryAttempt.objects.using(self.using).create(
+            delivery_id=delivery.id,
+            number=delivery.attempts,
+            error=failure.error,
+            traceback=failure.traceback,
+            failed_at=failure.at,
+        )
+        return delivery
+
+    def record_waiting(
+        self, row: DeliveryRow | None, key: DeliveryKey, *, note: str, at: datetime, until: datetime
+    ) -> DeliveryRow:
+        return self._save(
+            row,
+            key,
+            at=at,
+            status=Delivery.Status.WAITING,
+            attempts=row.attempts if row else 0,
+            last_error=note,
+            next_attempt_at=until,
+        )
+
+    def _save(
+        self, row: DeliveryRow | None, key: DeliveryKey, *, at: datetime, **values: Any
+    ) -> DeliveryRow:
+        """The one write of a delivery row's state: an UPDATE of ``row``, or an INSERT."""
+        rows = Delivery.objects.using(self.using)
+        if row is not None:
+            rows.filter(pk=row.id).update(updated_at=at, **values)
+            return DeliveryRow(row.id, row.handler, values["status"], values["attempts"])
+        delivery = rows.create(
+            message_id=key[0], handler=key[1], created_at=at, updated_at=at, **values
+        )
+        return row_of(delivery)
+
+    def blocking_event(
+        self,
+        *,
+        aggregate_id: str,
+        before: uuid.UUID,
+        handlers: Collection[str],
+        unsettled: Collection[str],
+        settled: Collection[uuid.UUID] = (),
+    ) -> uuid.UUID | None:
+        earlier = OutboxMessage.objects.using(self.using).filter(
+            aggregate_id=aggregate_id, id__lt=before
+        )
+        undispatched = Q(dispatched_at__isnull=True) & ~Q(id__in=list(settled))
+        failing = Q(deliveries__handler__in=list(handlers), deliveries__status__in=list(unsettled))
+        first: uuid.UUID | None = (
+            earlier.filter(undispatched | failing)
+            .order_by("id")
+            .values_list("id", flat=True)
+            .first()
+        )
+        return first
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _skip_locked(self, queryset: QuerySet[Any], of: tuple[str, ...] = ()) -> QuerySet[Any]:
+        """Lock the rows for this transaction, skipping rows another worker holds, where
+        the database can (SQLite's write lock is database-wide: nothing to skip)."""
+        if self.connection.features.has_select_for_update_skip_locked:
+            return queryset.select_for_update(skip_locked=True, of=of)
+        return queryset
+
+
+def now() -> datetime:
+    return timezone.now()

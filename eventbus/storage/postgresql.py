@@ -1,0 +1,300 @@
+"""The store on PostgreSQL: the hot path in single hand-written statements.
+
+Each publish, claim and success record is one round trip. Claims lock with ``FOR UPDATE
+SKIP LOCKED``, so any number of workers share the outbox without holding the same row.
+Transactions that consume durable outbox rows turn off ``synchronous_commit``: a commit lost
+in a crash is delivered again. Arrays travel as one text literal cast in SQL (Django's
+client-side binding quotes a list element by element, which costs more than the statement).
+Everything off the hot path is inherited from the portable store.
+"""
+
+import uuid
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from eventbus.envelope import Envelope
+from eventbus.models import Delivery, OutboxMessage
+from eventbus.storage.base import Claimed, DeliveryKey
+from eventbus.storage.portable import (
+    ENVELOPE_FIELDS,
+    OUTBOX_FIELDS,
+    SUCCESS_FIELDS,
+    PortableStore,
+    columns,
+    envelope_from_row,
+    success_defaults,
+)
+
+#: The channel a publish NOTIFYs (when workers deliver) and workers LISTEN on.
+NOTIFY_CHANNEL = "eventbus"
+
+_RELAX = "SELECT set_config('synchronous_commit', 'off', true)"
+
+
+def array_literal(values: Collection[uuid.UUID] | Collection[str]) -> str:
+    """A PostgreSQL array literal, passed as one text parameter and cast in SQL."""
+    items = []
+    for value in values:
+        text = str(value)
+        items.append('"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "{" + ",".join(items) + "}"
+
+
+@cache
+def _insert_message_sql(notify: bool) -> str:
+    table = OutboxMessage._meta.db_table
+    marks = ", ".join(["%s"] * len(OUTBOX_FIELDS))
+    insert = f"INSERT INTO {table} ({columns(OutboxMessage, OUTBOX_FIELDS)})"
+    if notify:
+        # Sent when the transaction commits, not at all on rollback; part of the insert, so
+        # it costs no round trip of its own.
+        return (
+            f"WITH _notify AS (SELECT pg_notify('{NOTIFY_CHANNEL}', '')) "
+            f"{insert} SELECT {marks} FROM _notify"
+        )
+    return f"{insert} VALUES ({marks})"
+
+
+@cache
+def _insert_received_sql() -> str:
+    table = OutboxMessage._meta.db_table
+    fields = (*ENVELOPE_FIELDS, "broker")
+    types = {
+        "id": "uuid",
+        "causation_id": "uuid",
+        "version": "integer",
+        "occurred_at": "timestamptz",
+        "payload": "jsonb",
+    }
+    arrays = ", ".join(f"%s::{types.get(name, 'text')}[]" for name in fields)
+    return (
+        f"INSERT INTO {table} ({columns(OutboxMessage, fields)}) SELECT * FROM unnest({arrays}) "
+        f"ON CONFLICT ({OutboxMessage._meta.pk.column}) DO NOTHING RETURNING "  # type: ignore[union-attr]
+        f"{OutboxMessage._meta.pk.column}"  # type: ignore[union-attr]
+    )
+
+
+@cache
+def _claim_sql(*, limited: bool, before: bool, among: bool) -> str:
+    outbox, delivery = OutboxMessage._meta.db_table, Delivery._meta.db_table
+    dispatched = OutboxMessage._meta.get_field("dispatched_at").column
+    conditions = [f"{dispatched} IS NULL"]
+    if before:
+        conditions.append(f"{OutboxMessage._meta.get_field('occurred_at').column} <= %s")
+    if among:
+        conditions.append("id = ANY(%s::uuid[])")
+    message_id = Delivery._meta.get_field("message").column
+    handler = Delivery._meta.get_field("handler").column
+    # One index probe per claimed row for its delivered handlers: an EXISTS over the
+    # deliveries may be hashed, scanning every delivery row on every claim.
+    return (
+        f"WITH _async AS ({_RELAX}), "
+        f"_claimed AS (SELECT {columns(OutboxMessage, ENVELOPE_FIELDS)} FROM {outbox} "
+        f"WHERE {' AND '.join(conditions)} ORDER BY id{' LIMIT %s' if limited else ''} "
+        "FOR UPDATE SKIP LOCKED) "
+        f"SELECT _claimed.*, ARRAY(SELECT {handler} FROM {delivery} d "
+        f"WHERE d.{message_id} = _claimed.id) FROM _claimed, _async ORDER BY _claimed.id"
+    )
+
+
+def claim_outbox_statement(*, limit: int) -> tuple[str, list[Any]]:
+    """The statement PostgresStore.claim_outbox runs for a batch, with its parameters (for
+    EXPLAIN)."""
+    return _claim_sql(limited=True, before=False, among=False), [limit]
+
+
+@cache
+def _claim_relay_sql() -> str:
+    table = OutboxMessage._meta.db_table
+    return (
+        f"WITH _async AS ({_RELAX}) SELECT {columns(OutboxMessage, ENVELOPE_FIELDS)} "
+        f"FROM {table}, _async WHERE {OutboxMessage._meta.get_field('broker').column} = %s "
+        f"ORDER BY id LIMIT %s FOR UPDATE OF {table} SKIP LOCKED"
+    )
+
+
+@cache
+def _success_sql(*, dispatch: bool) -> str:
+    """First successes from two parallel arrays, and the dispatched marks, in one statement
+    (a data-modifying CTE runs whether it is read or not). The commit is relaxed: the
+    outbox row the handler consumed is durable already."""
+    outbox, delivery = OutboxMessage._meta.db_table, Delivery._meta.db_table
+    ctes = [f"_async AS ({_RELAX})"]
+    if dispatch:
+        dispatched_at = OutboxMessage._meta.get_field("dispatched_at").column
+        ctes.append(
+            f"_dispatched AS (UPDATE {outbox} SET {dispatched_at} = %s WHERE id = ANY(%s::uuid[]))"
+        )
+    marks = ", ".join(["%s"] * (len(SUCCESS_FIELDS) - 2))
+    return (
+        f"WITH {', '.join(ctes)} INSERT INTO {delivery} ({columns(Delivery, SUCCESS_FIELDS)}) "
+        f"SELECT m, h, {marks} FROM unnest(%s::uuid[], %s::text[]) AS t(m, h), _async"
+    )
+
+
+class PostgresStore(PortableStore):
+    """Hand-written single statements for publish, claims, relay marks and successes."""
+
+    def insert_message(
+        self, envelope: Envelope, *, dispatched: bool, notify: bool, broker: str
+    ) -> None:
+        values = self._outbox_values(
+            envelope, broker=broker, dispatched_at=envelope.occurred_at if dispatched else None
+        )
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                _insert_message_sql(notify), self._prep(OutboxMessage, OUTBOX_FIELDS, values)
+            )
+
+    def insert_received(self, envelopes: Sequence[Envelope]) -> set[uuid.UUID]:
+        from psycopg.types.json import Jsonb
+
+        if not envelopes:
+            return set()
+        received = OutboxMessage.Broker.RECEIVED.value
+        params: list[list[Any]] = [
+            [e.event_id for e in envelopes],
+            [e.name for e in envelopes],
+            [e.version for e in envelopes],
+            [e.occurred_at for e in envelopes],
+            [e.producer for e in envelopes],
+            [e.correlation_id for e in envelopes],
+            [e.causation_id for e in envelopes],
+            [e.aggregate_id for e in envelopes],
+            [Jsonb(e.payload) for e in envelopes],
+            [received] * len(envelopes),
+        ]
+        with self.connection.cursor() as cursor:
+            cursor.execute(_insert_received_sql(), params)
+            return {row[0] for row in cursor.fetchall()}
+
+    def claim_outbox(
+        self,
+        *,
+        limit: int | None = None,
+        occurred_before: datetime | None = None,
+        ids: Collection[uuid.UUID] | None = None,
+    ) -> Claimed:
+        """One statement that also relaxes the commit and returns each row's delivered
+        handlers; served by the partial index on undispatched rows, so its cost follows the
+        backlog, not the delivered history."""
+        params: list[Any] = []
+        if occurred_before is not None:
+            params.append(occurred_before)
+        if ids is not None:
+            params.append(array_literal(ids))
+        if limit is not None:
+            params.append(limit)
+        sql = _claim_sql(
+            limited=limit is not None, before=occurred_before is not None, among=ids is not None
+        )
+        connection = self.connection
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        envelopes = [envelope_from_row(row, connection) for row in rows]
+        delivered = {(row[0], handler) for row in rows for handler in row[9]}
+        return Claimed(envelopes, delivered)
+
+    def claim_relay(self, *, limit: int) -> list[Envelope]:
+        connection = self.connection
+        with connection.cursor() as cursor:
+            cursor.execute(_claim_relay_sql(), [OutboxMessage.Broker.PENDING.value, limit])
+            return [envelope_from_row(row, connection) for row in cursor.fetchall()]
+
+    def mark_relayed(self, event_ids: Collection[uuid.UUID], *, at: datetime) -> None:
+        if not event_ids:
+            return
+        field = OutboxMessage._meta.get_field
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {OutboxMessage._meta.db_table} SET {field('broker').column} = %s, "
+                f"{field('relayed_at').column} = %s WHERE id = ANY(%s::uuid[])",
+                [OutboxMessage.Broker.SENT.value, at, array_literal(event_ids)],
+            )
+
+    def deliveries_of(self, event_ids: Collection[uuid.UUID]) -> set[DeliveryKey]:
+        if not event_ids:
+            return set()
+        message_id = Delivery._meta.get_field("message").column
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {message_id}, {Delivery._meta.get_field('handler').column} "
+                f"FROM {Delivery._meta.db_table} WHERE {message_id} = ANY(%s::uuid[])",
+                [array_literal(event_ids)],
+            )
+            return {(event_id, handler) for event_id, handler in cursor.fetchall()}
+
+    def record_succeeded(
+        self,
+        *,
+        new: Sequence[DeliveryKey] = (),
+        existing: Sequence[int] = (),
+        dispatched: Collection[uuid.UUID] = (),
+        at: datetime,
+    ) -> None:
+        """First successes and dispatched marks in one statement, which also relaxes the
+        commit."""
+        if existing:
+            super().record_succeeded(existing=existing, at=at)
+        if not new:
+            if dispatched:
+                super().record_succeeded(dispatched=dispatched, at=at)
+            return
+        defaults = success_defaults()
+        params: list[Any] = []
+        if dispatched:
+            params += [at, array_literal(dispatched)]
+        params += [
+            defaults["status"],
+            defaults["attempts"],
+            defaults["last_error"],
+            defaults["last_traceback"],
+            defaults["next_attempt_at"],
+            at,
+            at,
+            array_literal([event_id for event_id, _ in new]),
+            array_literal([handler for _, handler in new]),
+        ]
+        with self.connection.cursor() as cursor:
+            cursor.execute(_success_sql(dispatch=bool(dispatched)), params)
+
+    def relax_commit(self) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+    def transaction_untouched(self) -> bool:
+        """psycopg opens the server transaction at the first statement: an idle connection
+        in an outermost atomic block has sent nothing yet."""
+        connection = self.connection
+        if len(connection.savepoint_ids) > 0:
+            return False
+        info = getattr(connection.connection, "info", None)
+        status = getattr(info, "transaction_status", None)
+        return status is not None and int(status) == 0  # psycopg.pq.TransactionStatus.IDLE
+
+    def listener(self) -> "_PostgresListener":
+        return _PostgresListener(self.using)
+
+
+class _PostgresListener:
+    """LISTEN on a connection of its own (the worker's queries keep theirs)."""
+
+    def __init__(self, using: str) -> None:
+        self._connection: BaseDatabaseWrapper = connections.create_connection(using)
+        self._connection.ensure_connection()
+        self._raw: Any = self._connection.connection
+        self._raw.execute(f"LISTEN {NOTIFY_CHANNEL}")
+
+    def wait(self, seconds: float) -> bool:
+        for _ in self._raw.notifies(timeout=max(seconds, 0.0), stop_after=1):
+            return True
+        return False
+
+    def close(self) -> None:
+        self._connection.close()

@@ -1,1 +1,0 @@
-"""Transports move envelopes between processes: "local" (this database only) or "amqp"."""
