@@ -21,6 +21,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.events import UserDeactivated, UserLoggedIn, UserProfileUpdated, UserRegistered
+from accounts.exceptions import InvalidCredentials, LoginThrottled
 from accounts.login_throttle import (
     login_failure_record,
     login_failures_clear,
@@ -36,18 +37,6 @@ PROFILE_FIELDS = ("email", "first_name", "last_name")
 
 DeactivationReason = Literal["self_service", "staff"]
 DEACTIVATION_REASONS: tuple[str, ...] = ("self_service", "staff")
-
-
-class InvalidCredentials(Exception):
-    """The username and password do not match an active account (deliberately vague)."""
-
-
-class LoginThrottled(Exception):
-    """Too many failed logins for the username or the client address."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"Too many failed logins; retry in {retry_after} seconds.")
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -201,7 +190,7 @@ def user_login(
     user = authenticate(request, username=username, password=password)
     if not isinstance(user, User) or not user.is_active:
         login_failure_record(username=username, client_ip=client_ip)
-        raise InvalidCredentials("Invalid username or password.")
+        raise InvalidCredentials()
     login_failures_clear(username=username)
     with transaction.atomic():
         user.last_login = timezone.now()
