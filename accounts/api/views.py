@@ -23,7 +23,8 @@ from accounts.api.serializers import (
 from accounts.exceptions import INVALID_CREDENTIALS, TOO_MANY_FAILURES
 from accounts.models import User
 from accounts.selectors import user_profile_get
-from accounts.services import user_deactivate, user_login, user_register, user_update_profile
+from accounts.services.tokens import user_login
+from accounts.services.users import user_deactivate, user_register, user_update_profile
 
 DEACTIVATED = "Your account has been deactivated; you can no longer log in."
 
@@ -64,9 +65,9 @@ class LoginView(APIView):
         serializer = LoginInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         result = user_login(
-            **serializer.validated_data,
+            username=serializer.validated_data["username"],
+            password=serializer.validated_data["password"],
             client_ip=request.META.get("REMOTE_ADDR"),
-            request=request._request,
         )
         return Response(LoginOutputSerializer(result).data)
 
