@@ -10,7 +10,7 @@ from django.forms import ModelForm
 from django.http import HttpRequest
 
 from accounts.models import OrderRecord, User
-from accounts.services import user_deactivate, user_register
+from accounts.services.users import user_deactivate, user_register
 
 
 class UserAdminCreationForm(UserCreationForm[User]):

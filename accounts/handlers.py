@@ -6,7 +6,10 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.services import order_record_apply_cancelled, order_record_apply_placed
+from accounts.services.order_records import (
+    order_record_apply_cancelled,
+    order_record_apply_placed,
+)
 from eventbus import DoNotRetry, current_envelope, subscriber
 from orders.events import OrderCancelled, OrderPlaced
 

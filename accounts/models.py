@@ -19,7 +19,7 @@ class User(AbstractUser):
     """An account. Username and email are unique regardless of case.
 
     ``profile_version`` starts at 1 and grows by one on every profile change (see
-    ``accounts.services.user_update_profile``), so readers of the events can ignore stale ones.
+    ``accounts.services.users.user_update_profile``), so readers of the events can ignore stale ones.
     """
 
     email = models.EmailField("email address", max_length=254)

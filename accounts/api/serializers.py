@@ -7,7 +7,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
-from accounts.services import PASSWORD_MAX_LENGTH
+from accounts.services.users import PASSWORD_MAX_LENGTH
 
 
 class RegisterInputSerializer(serializers.Serializer):

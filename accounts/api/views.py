@@ -4,7 +4,6 @@ from typing import cast
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,19 +20,12 @@ from accounts.api.serializers import (
     RegisterInputSerializer,
     UserOutputSerializer,
 )
+from accounts.exceptions import INVALID_CREDENTIALS, TOO_MANY_FAILURES
 from accounts.models import User
 from accounts.selectors import user_profile_get
-from accounts.services import (
-    InvalidCredentials,
-    LoginThrottled,
-    user_deactivate,
-    user_login,
-    user_register,
-    user_update_profile,
-)
+from accounts.services.tokens import user_login
+from accounts.services.users import user_deactivate, user_register, user_update_profile
 
-INVALID_CREDENTIALS = "Invalid username or password."
-TOO_MANY_FAILURES = "Too many failed login attempts."
 DEACTIVATED = "Your account has been deactivated; you can no longer log in."
 
 
@@ -72,16 +64,11 @@ class LoginView(APIView):
     def post(self, request: Request) -> Response:
         serializer = LoginInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            result = user_login(
-                **serializer.validated_data,
-                client_ip=request.META.get("REMOTE_ADDR"),
-                request=request._request,
-            )
-        except LoginThrottled as exc:
-            raise Throttled(wait=exc.retry_after, detail=TOO_MANY_FAILURES) from exc
-        except InvalidCredentials as exc:
-            raise AuthenticationFailed(INVALID_CREDENTIALS) from exc
+        result = user_login(
+            username=serializer.validated_data["username"],
+            password=serializer.validated_data["password"],
+            client_ip=request.META.get("REMOTE_ADDR"),
+        )
         return Response(LoginOutputSerializer(result).data)
 
 

@@ -1,10 +1,14 @@
 """POST /api/accounts/login/ and token/refresh/: JWTs, one vague 401, throttling with 429."""
 
+import time
+from types import SimpleNamespace
+
 import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
+from accounts import login_throttle
 from accounts.events import UserLoggedIn
 from accounts.models import User
 from accounts.services import user_deactivate
@@ -43,7 +47,7 @@ def test_login_returns_tokens_and_user_and_publishes_user_logged_in(
         "email": "alice@example.com",
         "first_name": "",
         "last_name": "",
-        "date_joined": body["user"]["date_joined"],
+        "date_joined": alice.date_joined.isoformat().replace("+00:00", "Z"),
     }
     assert AccessToken(body["access"])["user_id"] == str(alice.pk)
     assert published_events.events == [UserLoggedIn(user_id=alice.pk)]
@@ -82,6 +86,7 @@ def test_login_with_wrong_credentials_is_401_with_one_generic_message(
     # then
     assert response.status_code == 401
     assert response.json() == INVALID
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
     assert published_events.events == []
     assert OutboxMessage.objects.count() == outbox_before
 
@@ -175,8 +180,31 @@ def test_repeated_failures_from_one_address_are_throttled_for_any_username(
 
     # then
     assert response.status_code == 429
-    assert int(response["Retry-After"]) == 60
+    assert response.json() == {
+        "detail": "Too many failed login attempts. Expected available in 60 seconds."
+    }
+    assert response["Retry-After"] == "60"
     assert other_address.status_code == 200
+
+
+@override_settings(LOGIN_FAILURE_LIMIT=1, LOGIN_FAILURE_WINDOW_SECONDS=120)
+def test_a_throttle_with_one_second_left_says_second(
+    api_client: APIClient, alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: one failure, and the clock moved to half a second before the window ends
+    assert login(api_client, "alice", "wrong").status_code == 401
+    started = time.time()
+    monkeypatch.setattr(login_throttle, "time", SimpleNamespace(time=lambda: started + 119.5))
+
+    # when
+    response = login(api_client, "alice", PASSWORD)
+
+    # then
+    assert response.status_code == 429
+    assert response.json() == {
+        "detail": "Too many failed login attempts. Expected available in 1 second."
+    }
+    assert response["Retry-After"] == "1"
 
 
 def test_default_limit_is_five_failures(api_client: APIClient, alice: User) -> None:
@@ -252,4 +280,4 @@ def test_a_malformed_refresh_token_is_refused(api_client: APIClient) -> None:
     response = api_client.post("/api/accounts/token/refresh/", {"refresh": "nope"}, format="json")
 
     assert response.status_code == 401
-    assert response.json()["detail"] == "Token is invalid"
+    assert response.json() == {"detail": "Token is invalid", "code": "token_not_valid"}

@@ -2,10 +2,13 @@
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.test import override_settings
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from accounts.events import UserRegistered
+from accounts.events import UserLoggedIn, UserRegistered
+from accounts.exceptions import InvalidCredentials, LoginThrottled
 from accounts.models import User
-from accounts.services import user_register, user_update_profile
+from accounts.services import user_login, user_register, user_update_profile
 from accounts.tests.conftest import PASSWORD
 from eventbus import NotInTransactionError
 from eventbus.models import OutboxMessage
@@ -113,3 +116,51 @@ def test_services_publish_inside_their_own_transaction(transactional_db: None) -
     # then
     assert OutboxMessage.objects.filter(name="accounts.user_registered").count() == 1
     assert User.objects.get().pk == user.pk
+
+
+def test_user_login_takes_plain_values_and_returns_a_token_pair(
+    alice: User, published_events: PublishedEvents
+) -> None:
+    # given
+    published_events.clear()
+
+    # when: no HTTP request, only what the caller read from one
+    result = user_login(username="ALICE", password=PASSWORD, client_ip="10.0.0.1")
+
+    # then
+    assert result.user == alice
+    assert AccessToken(result.access)["user_id"] == str(alice.pk)
+    assert RefreshToken(result.refresh)["user_id"] == str(alice.pk)
+    assert published_events.events == [UserLoggedIn(user_id=alice.pk)]
+
+
+def test_user_login_with_a_wrong_password_raises_invalid_credentials_and_publishes_nothing(
+    alice: User, published_events: PublishedEvents
+) -> None:
+    # given
+    published_events.clear()
+    outbox_before = OutboxMessage.objects.count()
+
+    # when / then
+    with pytest.raises(InvalidCredentials, match=r"^Invalid username or password\.$"):
+        user_login(username="alice", password="wrong", client_ip=None)
+    assert published_events.events == []
+    assert OutboxMessage.objects.count() == outbox_before
+
+
+@override_settings(LOGIN_FAILURE_LIMIT=1, LOGIN_FAILURE_WINDOW_SECONDS=60)
+def test_user_login_after_too_many_failures_raises_login_throttled(
+    alice: User, published_events: PublishedEvents
+) -> None:
+    # given: one failure, the limit
+    with pytest.raises(InvalidCredentials):
+        user_login(username="alice", password="wrong", client_ip="10.0.0.1")
+    published_events.clear()
+
+    # when / then: even the right password is not checked
+    with pytest.raises(
+        LoginThrottled, match=r"^Too many failed logins; retry in 60 seconds\.$"
+    ) as raised:
+        user_login(username="alice", password=PASSWORD, client_ip="10.0.0.2")
+    assert raised.value.retry_after_seconds == 60
+    assert published_events.events == []

@@ -2,9 +2,8 @@
 
 Orders views authenticate with a stateless JWT (no database lookup of the user: the
 account lives in another module, possibly another service) or the browsable API's
-session, and read nothing of the user but its id. Service errors map to status codes:
-OrderInvalid 400, CustomerInactive 403, OrderNotFound 404, InvalidOrderTransition 409,
-CustomerNotReplicated 409 with ``Retry-After``.
+session, and read nothing of the user but its id. Service errors propagate: each declares
+its status code (orders.exceptions), which config.exceptions renders.
 """
 
 from typing import Any
@@ -29,45 +28,7 @@ from orders.api.serializers import (
     OrderSerializer,
     ProductSerializer,
 )
-from orders.exceptions import (
-    CustomerInactive,
-    CustomerNotReplicated,
-    InvalidOrderTransition,
-    OrderInvalid,
-    OrderNotFound,
-)
 from orders.models import CancelReason, Order
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state of the resource."
-    default_code = "conflict"
-
-
-class RetryLater(Conflict):
-    """A 409 with ``Retry-After``: DRF's handler sends the header for ``wait``."""
-
-    default_code = "retry_later"
-
-    def __init__(self, detail: str, *, wait: int) -> None:
-        super().__init__(detail)
-        self.wait = wait
-
-
-def api_error(exc: Exception) -> Exception:
-    """The DRF exception for an orders service error; other exceptions unchanged."""
-    if isinstance(exc, OrderInvalid):
-        return exceptions.ValidationError(exc.errors)
-    if isinstance(exc, CustomerNotReplicated):
-        return RetryLater(str(exc), wait=exc.retry_after_seconds)
-    if isinstance(exc, CustomerInactive):
-        return exceptions.PermissionDenied(str(exc))
-    if isinstance(exc, OrderNotFound):
-        return exceptions.NotFound(str(exc))
-    if isinstance(exc, InvalidOrderTransition):
-        return Conflict(str(exc))
-    return exc
 
 
 def caller_customer_id(request: Request) -> int:
@@ -84,13 +45,10 @@ def caller_customer_id(request: Request) -> int:
 
 
 class CustomerAPIView(APIView):
-    """Base of the customer-facing views: token or session auth, service errors mapped."""
+    """Base of the customer-facing views: a stateless token or the browsable API's session."""
 
     authentication_classes = [JWTStatelessUserAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
-
-    def handle_exception(self, exc: Exception) -> Response:
-        return super().handle_exception(api_error(exc))
 
 
 ORDER_ID = OpenApiParameter("order_id", int, OpenApiParameter.PATH, description="The order's id.")

@@ -122,5 +122,6 @@ def test_cancel_without_credentials_is_401(
     response = anonymous.post(f"/api/orders/{order.pk}/cancel/")
 
     assert response.status_code == 401
+    assert response.json() == {"detail": "Authentication credentials were not provided."}
     order.refresh_from_db()
     assert order.status == "placed"

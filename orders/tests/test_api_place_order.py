@@ -269,7 +269,10 @@ def test_place_order_with_malformed_json_is_400(client_4242: APIClient, customer
 
     # then
     assert response.status_code == 400
-    assert response.json()["detail"].startswith("JSON parse error")
+    assert response.json() == {
+        "detail": "JSON parse error - Expecting property name enclosed in double quotes: "
+        "line 1 column 2 (char 1)"
+    }
     assert_nothing_written()
 
 
@@ -336,5 +339,15 @@ def test_place_order_with_forged_token_is_401(
 
     # then
     assert response.status_code == 401
-    assert response.json()["code"] == "token_not_valid"
+    assert response.json() == {
+        "detail": "Given token not valid for any token type",
+        "code": "token_not_valid",
+        "messages": [
+            {
+                "token_class": "AccessToken",
+                "token_type": "access",
+                "message": "Token is invalid",
+            }
+        ],
+    }
     assert_nothing_written()

@@ -115,6 +115,7 @@ def test_order_detail_without_credentials_is_401(
     response = anonymous.get(f"/api/orders/{order.pk}/")
 
     assert response.status_code == 401
+    assert response.json() == {"detail": "Authentication credentials were not provided."}
 
 
 def test_order_id_too_large_for_the_database_is_404(client_4242: APIClient, db: None):

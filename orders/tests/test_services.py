@@ -142,14 +142,14 @@ def test_cancel_with_unknown_reason_raises_value_error(order: Order):
 def test_transitions_of_missing_order_raise_not_found(db: None):
     with pytest.raises(OrderNotFound, match=r"^Order 999 does not exist\.$"):
         order_mark_paid(order_id=999)
-    with pytest.raises(OrderNotFound):
+    with pytest.raises(OrderNotFound, match=r"^Order 999 does not exist\.$"):
         order_mark_shipped(order_id=999)
-    with pytest.raises(OrderNotFound):
+    with pytest.raises(OrderNotFound, match=r"^Order 999 does not exist\.$"):
         order_cancel(order_id=999, reason="staff")
 
 
 def test_cancel_with_customer_id_finds_only_that_customers_order(order: Order):
-    with pytest.raises(OrderNotFound):
+    with pytest.raises(OrderNotFound, match=rf"^Order {order.pk} does not exist\.$"):
         order_cancel(order_id=order.pk, customer_id=CUSTOMER_ID + 1, reason="customer_request")
     order.refresh_from_db()
     assert order.status == "placed"
@@ -175,11 +175,17 @@ def test_order_place_checks_its_input_for_direct_callers(
 
 def test_order_place_for_unknown_or_inactive_customer_raises(products: dict[str, Product]):
     lines = [OrderLineIn(sku="PEN-1", quantity=1)]
-    with pytest.raises(CustomerNotReplicated):
+    with pytest.raises(CustomerNotReplicated) as not_replicated:
         order_place(customer_id=CUSTOMER_ID, lines=lines)
     Customer.objects.create(customer_id=CUSTOMER_ID, is_active=False)
-    with pytest.raises(CustomerInactive):
+    with pytest.raises(CustomerInactive) as inactive:
         order_place(customer_id=CUSTOMER_ID, lines=lines)
+
+    assert str(not_replicated.value) == (
+        "Customer 4242 is not known to orders yet (its replica has not arrived from accounts). "
+        "Retry in 2 seconds."
+    )
+    assert str(inactive.value) == "Customer 4242 is deactivated and can no longer place orders."
     assert_nothing_written()
 
 

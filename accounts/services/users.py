@@ -1,4 +1,4 @@
-"""accounts writes: register, log in, update the profile, deactivate, and keep order records.
+"""accounts user lifecycle: register, update the profile, deactivate, grant staff rights.
 
 Each function that changes state does it in one transaction and publishes its event inside
 that transaction, so the change and the event commit together or not at all. Bad input raises
@@ -6,60 +6,24 @@ django.core.exceptions.ValidationError with messages per field, before anything 
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
 from typing import Literal
 
-from django.contrib.auth import authenticate, password_validation
+from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Value
 from django.db.models.functions import Lower
-from django.http import HttpRequest
-from django.utils import timezone
-from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts.events import UserDeactivated, UserLoggedIn, UserProfileUpdated, UserRegistered
-from accounts.login_throttle import (
-    login_failure_record,
-    login_failures_clear,
-    login_retry_after,
-)
-from accounts.models import OrderRecord, User
+from accounts.events import UserDeactivated, UserProfileUpdated, UserRegistered
+from accounts.models import User
 from eventbus import publish
 
 PASSWORD_MAX_LENGTH = 128
 USERNAME_TAKEN = "A user with that username already exists."
 EMAIL_TAKEN = "A user with that email already exists."
-PROFILE_FIELDS = ("email", "first_name", "last_name")
 
 DeactivationReason = Literal["self_service", "staff"]
 DEACTIVATION_REASONS: tuple[str, ...] = ("self_service", "staff")
-
-
-class InvalidCredentials(Exception):
-    """The username and password do not match an active account (deliberately vague)."""
-
-
-class LoginThrottled(Exception):
-    """Too many failed logins for the username or the client address."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"Too many failed logins; retry in {retry_after} seconds.")
-        self.retry_after = retry_after
-
-
-@dataclass(frozen=True)
-class LoginResult:
-    """A successful login: the user and a fresh pair of JWTs."""
-
-    user: User
-    access: str
-    refresh: str
-
-
-# -- users -------------------------------------------------------------------------------------
 
 
 def user_register(
@@ -180,37 +144,6 @@ def user_grant_staff(*, user: User, superuser: bool = True) -> User:
     return current
 
 
-def user_login(
-    *,
-    username: str,
-    password: str,
-    client_ip: str | None,
-    request: HttpRequest | None = None,
-) -> LoginResult:
-    """Check the credentials and return JWTs; publish ``accounts.user_logged_in``.
-
-    Raises LoginThrottled (with the seconds to wait) when the username or the client
-    address has too many recent failures, without checking the password; raises
-    InvalidCredentials, and counts a failure, for a wrong password, an unknown username or an
-    inactive account alike. A success clears the username's failures. The last-login time
-    and the event are written in one transaction.
-    """
-    retry_after = login_retry_after(username=username, client_ip=client_ip)
-    if retry_after is not None:
-        raise LoginThrottled(retry_after)
-    user = authenticate(request, username=username, password=password)
-    if not isinstance(user, User) or not user.is_active:
-        login_failure_record(username=username, client_ip=client_ip)
-        raise InvalidCredentials("Invalid username or password.")
-    login_failures_clear(username=username)
-    with transaction.atomic():
-        user.last_login = timezone.now()
-        user.save(update_fields=["last_login"])
-        publish(UserLoggedIn(user_id=user.pk))
-    refresh = RefreshToken.for_user(user)
-    return LoginResult(user=user, access=str(refresh.access_token), refresh=str(refresh))
-
-
 def _field_errors(user: User, fields: Iterable[str]) -> dict[str, list[str]]:
     """The model's own field validation (blank, max length, format) for the named fields."""
     wanted = set(fields)
@@ -266,92 +199,3 @@ def _save_unique(user: User, *, update_fields: list[str] | None = None) -> None:
         if errors:
             raise ValidationError(errors) from None
         raise
-
-
-# -- order records (from order events) -----------------------------------------------------------
-
-
-def order_record_apply_placed(
-    *, order_id: int, user_id: int, total: Decimal, currency: str, placed_at: datetime
-) -> OrderRecord:
-    """Record that an order was placed. Idempotent, and order-independent: a record that a
-    cancellation created first stays cancelled.
-
-    Raises User.DoesNotExist for an unknown user and ValidationError for a negative total or
-    a currency that is not three letters. Runs in one transaction, the record row locked.
-    """
-    return _order_record_mark(
-        order_id=order_id, user_id=user_id, total=total, currency=currency,
-        flag="placed", at=placed_at,
-    )  # fmt: skip
-
-
-def order_record_apply_cancelled(
-    *, order_id: int, user_id: int, total: Decimal, currency: str, cancelled_at: datetime
-) -> OrderRecord:
-    """Record that an order was cancelled. Idempotent, and valid before its placement.
-
-    Raises as order_record_apply_placed. Runs in one transaction, the record row locked.
-    """
-    return _order_record_mark(
-        order_id=order_id, user_id=user_id, total=total, currency=currency,
-        flag="cancelled", at=cancelled_at,
-    )  # fmt: skip
-
-
-def _order_record_mark(
-    *,
-    order_id: int,
-    user_id: int,
-    total: Decimal,
-    currency: str,
-    flag: Literal["placed", "cancelled"],
-    at: datetime,
-) -> OrderRecord:
-    """Set ``flag`` (and its ``<flag>_at``) on the order's record, creating it if needed.
-    A flag only ever goes from false to true, so any order of events gives one answer."""
-    with transaction.atomic():
-        record, created = _order_record_get_or_create(
-            order_id=order_id,
-            user_id=user_id,
-            total=total,
-            currency=currency,
-            defaults={flag: True, f"{flag}_at": at},
-        )
-        if not created and not getattr(record, flag):
-            setattr(record, flag, True)
-            setattr(record, f"{flag}_at", at)
-            record.save(update_fields=[flag, f"{flag}_at", "updated_at"])
-    return record
-
-
-def _order_record_get_or_create(
-    *, order_id: int, user_id: int, total: Decimal, currency: str, defaults: dict[str, object]
-) -> tuple[OrderRecord, bool]:
-    errors: dict[str, list[str]] = {}
-    if total < 0:
-        errors["total"] = [f"The total must not be negative; got {total}."]
-    if len(currency) != 3 or not currency.isalpha():
-        errors["currency"] = [
-            f"The currency must be a three-letter ISO 4217 code; got {currency!r}."
-        ]
-    if errors:
-        raise ValidationError(errors)
-    if not User.objects.filter(pk=user_id).exists():
-        raise User.DoesNotExist(f"No user with id {user_id} exists in accounts.")
-    locked = OrderRecord.objects.select_for_update()
-    record = locked.filter(order_id=order_id).first()
-    if record is not None:
-        return record, False
-    try:
-        with transaction.atomic():
-            record = OrderRecord.objects.create(
-                order_id=order_id,
-                user_id=user_id,
-                total=total,
-                currency=currency.upper(),
-                **defaults,
-            )
-        return record, True
-    except IntegrityError:  # a concurrent handler created it first
-        return locked.get(order_id=order_id), False

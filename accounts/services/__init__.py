@@ -1,0 +1,35 @@
+"""accounts writes, one module per concern; this package re-exports their public API.
+
+- ``users``: the user lifecycle (register, update the profile, deactivate, grant staff).
+- ``tokens``: logging in with a username and password for a pair of JWTs.
+- ``order_records``: the read model of orders kept from orders' events.
+"""
+
+from accounts.services.order_records import (
+    order_record_apply_cancelled,
+    order_record_apply_placed,
+)
+from accounts.services.tokens import LoginResult, user_login
+from accounts.services.users import (
+    DEACTIVATION_REASONS,
+    PASSWORD_MAX_LENGTH,
+    DeactivationReason,
+    user_deactivate,
+    user_grant_staff,
+    user_register,
+    user_update_profile,
+)
+
+__all__ = [
+    "DEACTIVATION_REASONS",
+    "PASSWORD_MAX_LENGTH",
+    "DeactivationReason",
+    "LoginResult",
+    "order_record_apply_cancelled",
+    "order_record_apply_placed",
+    "user_deactivate",
+    "user_grant_staff",
+    "user_login",
+    "user_register",
+    "user_update_profile",
+]
