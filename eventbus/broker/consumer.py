@@ -10,15 +10,18 @@ import logging
 import time
 from dataclasses import dataclass
 
-from eventbus.broker.amqp import CONNECTION_ERRORS, BatchingConsumer, Received
+from eventbus.broker.amqp import (
+    CONNECTION_ERRORS,
+    BatchingConsumer,
+    Received,
+    next_reconnect_pause,
+)
 from eventbus.broker.inbox import receive
 from eventbus.broker.topology import consumed_queues
 from eventbus.conf import bus_settings
 from eventbus.process import stop_on_signals
 
 logger = logging.getLogger("eventbus.broker.consumer")
-
-MAX_BACKOFF_SECONDS = 30.0
 
 
 @dataclass
@@ -60,18 +63,18 @@ class Consumer:
         return result.rejected
 
     def run(self) -> ConsumerTotals:
-        backoff = 0.5
+        backoff = 0.0
         with stop_on_signals("consumer", self.stop, logger):
             while not self._stopping:
                 try:
                     handled = self._transport.poll(timeout=self.poll)
-                    backoff = 0.5
+                    backoff = 0.0
                 except CONNECTION_ERRORS as exc:
                     self._transport.close()
                     self.totals.reconnects += 1
+                    backoff = next_reconnect_pause(backoff)
                     logger.warning("broker connection lost (%s); retrying in %.1f s", exc, backoff)
                     self._pause(backoff)
-                    backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                     continue
                 if self.once and not handled:
                     break

@@ -13,15 +13,13 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from eventbus.broker.amqp import CONNECTION_ERRORS, ConfirmingPublisher
+from eventbus.broker.amqp import CONNECTION_ERRORS, ConfirmingPublisher, next_reconnect_pause
 from eventbus.broker.wire import encode
 from eventbus.conf import bus_settings
 from eventbus.signals import announce, message_relayed
 from eventbus.storage import store_for
 
 logger = logging.getLogger("eventbus.broker.relay")
-
-MAX_BACKOFF_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -77,7 +75,7 @@ class Relayer:
                 self.publisher.heartbeat()  # idle: keep the connection known to be alive
         except CONNECTION_ERRORS as exc:
             self.publisher.close()
-            self.backoff = min(max(self.backoff * 2, 0.5), MAX_BACKOFF_SECONDS)
+            self.backoff = next_reconnect_pause(self.backoff)
             self._resume_at = time.monotonic() + self.backoff
             logger.warning("broker unreachable (%s); relaying again in %.1f s", exc, self.backoff)
             return 0
