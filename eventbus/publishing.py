@@ -6,10 +6,8 @@ from functools import partial
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
-from eventbus import store
 from eventbus.conf import bus_settings
 from eventbus.context import current_correlation_id, current_envelope, new_correlation_id
-from eventbus.dispatch import deliver_new
 from eventbus.envelope import Envelope
 from eventbus.events import Event
 from eventbus.exceptions import EventDefinitionError, NotInTransactionError
@@ -30,6 +28,11 @@ def publish(event: Event, *, using: str = DEFAULT_DB_ALIAS) -> Envelope:
     here. With the amqp transport, or for an externalised event, the row also waits for the
     relay to send it to the broker.
     """
+    # Imported here, not above: they load the models, which need the app registry, and
+    # `from eventbus import Event, publish` must work in an events module before set-up.
+    from eventbus import store
+    from eventbus.dispatch import deliver_new
+
     connection = connections[using]
     if not connection.in_atomic_block:
         raise NotInTransactionError(
