@@ -42,7 +42,7 @@ class Outcome:
 def max_attempts(sub: Subscription | None) -> int:
     if sub is not None and sub.max_attempts is not None:
         return sub.max_attempts
-    return int(bus_settings.MAX_ATTEMPTS)
+    return bus_settings.MAX_ATTEMPTS
 
 
 # --- first attempts ----------------------------------------------------------------------

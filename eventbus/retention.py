@@ -27,7 +27,7 @@ class PurgeResult:
 
 
 def default_retention() -> timedelta:
-    return timedelta(days=int(bus_settings.RETENTION_DAYS))
+    return timedelta(days=bus_settings.RETENTION_DAYS)
 
 
 def purgeable(*, older_than: timedelta, using: str = DEFAULT_DB_ALIAS) -> QuerySet[OutboxMessage]:
