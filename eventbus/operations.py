@@ -108,7 +108,7 @@ def retry_dead_letters(
     ids: Iterable[int],
     *,
     using: str = DEFAULT_DB_ALIAS,
-    on_progress: Callable[[int], None] | None = None,
+    on_progress: Callable[[int], object] | None = None,
 ) -> list[DeadLetterRetry]:
     """Run each dead letter again now, each in its own transaction (dispatch.redeliver with
     ``force``). One that fails again is recorded as a new attempt and is dead again when
