@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connections, transaction
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 
 from eventbus import store
@@ -61,7 +61,7 @@ class _HandlerFailed(Exception):
         self.batch: list[uuid.UUID] = []  # the ids of the batch, to claim them again
 
 
-def claim(queryset: QuerySet, *, using: str, of: tuple[str, ...] = ()) -> QuerySet:
+def claim[M: Model](queryset: QuerySet[M], *, using: str, of: tuple[str, ...] = ()) -> QuerySet[M]:
     """Lock the rows for this transaction, skipping rows another worker holds (PostgreSQL)."""
     if connections[using].features.has_select_for_update_skip_locked:
         return queryset.select_for_update(skip_locked=True, of=of)

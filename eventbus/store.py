@@ -9,8 +9,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Field
 from django.utils import timezone
 
 from eventbus.envelope import Envelope
@@ -52,7 +55,7 @@ def envelope_of(message: OutboxMessage) -> Envelope:
 @cache
 def _insert_message_sql(vendor: str, notify: bool) -> str:
     meta = OutboxMessage._meta
-    columns = ", ".join(meta.get_field(name).column for name in _OUTBOX_COLUMNS)
+    columns = ", ".join(_OUTBOX_COLUMNS)
     marks = ", ".join(["%s"] * len(_OUTBOX_COLUMNS))
     if notify and vendor == "postgresql":
         # The notification is sent when the transaction commits, and not at all on rollback;
@@ -62,6 +65,14 @@ def _insert_message_sql(vendor: str, notify: bool) -> str:
             f"INSERT INTO {meta.db_table} ({columns}) SELECT {marks} FROM _notify"
         )
     return f"INSERT INTO {meta.db_table} ({columns}) VALUES ({marks})"
+
+
+@cache
+def _field(column: str) -> "Field[Any, Any]":  # quoted: generic in the stubs only
+    """The outbox model field of a column (none of _OUTBOX_COLUMNS is a relation)."""
+    field = OutboxMessage._meta.get_field(column)
+    assert isinstance(field, Field)
+    return field
 
 
 def insert_message(
@@ -79,7 +90,6 @@ def insert_message(
     ``broker`` is "pending" for an event the relay must send to the broker.
     """
     connection = connections[using]
-    meta = OutboxMessage._meta
     values = {
         "id": envelope.event_id,
         "name": envelope.name,
@@ -93,9 +103,7 @@ def insert_message(
         "broker": broker,
         "dispatched_at": envelope.occurred_at if dispatched else None,
     }
-    params = [
-        meta.get_field(name).get_db_prep_save(values[name], connection) for name in _OUTBOX_COLUMNS
-    ]
+    params = [_field(name).get_db_prep_save(values[name], connection) for name in _OUTBOX_COLUMNS]
     with connection.cursor() as cursor:
         cursor.execute(_insert_message_sql(connection.vendor, notify), params)
 
@@ -219,12 +227,15 @@ def claim_outbox(
 
 
 def _envelopes(
-    rows: list[tuple], connection: object, *, with_handlers: bool
+    rows: list[tuple[Any, ...]], connection: BaseDatabaseWrapper, *, with_handlers: bool
 ) -> tuple[list[Envelope], set[tuple[uuid.UUID, str]]]:
     """Envelopes straight from claimed rows (no model instances: 2 ms a batch of 100),
     and with ``with_handlers`` the delivered handlers in each row's last column."""
-    load_payload = OutboxMessage._meta.get_field("payload").from_db_value
-    envelopes, delivered = [], set()
+    payload_field = OutboxMessage._meta.get_field("payload")
+    load_payload = payload_field.from_db_value
+    payload_column = payload_field.get_col(OutboxMessage._meta.db_table)
+    envelopes: list[Envelope] = []
+    delivered: set[tuple[uuid.UUID, str]] = set()
     for row in rows:
         event_id, name, version, occurred, producer, correlation, causation, aggregate, payload = (
             row[:9]
@@ -238,7 +249,7 @@ def _envelopes(
                 producer=producer,
                 correlation_id=correlation,
                 causation_id=causation,
-                payload=load_payload(payload, None, connection),  # Django reads JSON as text
+                payload=load_payload(payload, payload_column, connection),  # JSON read as text
                 aggregate_id=aggregate,
             )
         )
@@ -290,10 +301,11 @@ def claim_outbox_sql(
     limit: int | None = None,
     occurred_before: datetime | None = None,
     ids: list[uuid.UUID] | None = None,
-) -> tuple[str, list[object]]:
+) -> tuple[str, list[datetime | str | int]]:
     """The PostgreSQL statement claim_outbox runs, with its parameters (for EXPLAIN too)."""
     outbox, delivery = OutboxMessage._meta.db_table, Delivery._meta.db_table
-    conditions, params = ["dispatched_at IS NULL"], []
+    conditions = ["dispatched_at IS NULL"]
+    params: list[datetime | str | int] = []
     if occurred_before is not None:
         conditions.append("occurred_at <= %s")
         params.append(occurred_before)
@@ -399,7 +411,7 @@ def record_batch_done(
     OutboxMessage.objects.using(using).filter(pk__in=message_ids).update(dispatched_at=now)
 
 
-def mark_dispatched(event_id: object, *, using: str, at: datetime | None = None) -> None:
+def mark_dispatched(event_id: uuid.UUID, *, using: str, at: datetime | None = None) -> None:
     """Mark an outbox row as having a delivery record for every subscriber."""
     OutboxMessage.objects.using(using).filter(pk=event_id, dispatched_at__isnull=True).update(
         dispatched_at=at or timezone.now()
