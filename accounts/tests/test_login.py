@@ -1,5 +1,7 @@
 """POST /api/accounts/login/ and token/refresh/: JWTs, one vague 401, throttling with 429."""
 
+from typing import Any
+
 import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
@@ -17,7 +19,7 @@ INVALID = {"detail": "Invalid username or password."}
 pytestmark = pytest.mark.django_db
 
 
-def login(client: APIClient, username: str, password: str, ip: str = "10.0.0.1") -> object:
+def login(client: APIClient, username: str, password: str, ip: str = "10.0.0.1") -> Any:
     return client.post(
         URL, {"username": username, "password": password}, format="json", REMOTE_ADDR=ip
     )
