@@ -9,7 +9,7 @@ ASYNCAPI_TOOL := tools/asyncapi
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test test-postgres test-split install lint boundaries contracts asyncapi format check-deploy keys split bench clean
+.PHONY: run test test-postgres test-split install lint typecheck boundaries contracts asyncapi format check-deploy keys split bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -59,6 +59,9 @@ asyncapi: install $(ASYNCAPI_TOOL)/node_modules/.package-lock.json ## var/asynca
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+typecheck: install ## mypy: the bus strictly, the rest at the default level (files and flags in pyproject.toml)
+	$(VENV)/bin/mypy
 
 format: install
 	$(VENV)/bin/ruff format .

@@ -63,9 +63,7 @@ def run(args: argparse.Namespace, exchange: str, sink: str) -> None:
     declare_exchange(channel, exchange)
     channel.queue_declare(sink, durable=True, auto_delete=False)
     channel.queue_bind(sink, exchange, routing_key="#")
-    publisher = ConfirmingPublisher(
-        BROKER_URL, exchange, float(bus_settings.CONFIRM_TIMEOUT_SECONDS)
-    )
+    publisher = ConfirmingPublisher(BROKER_URL, exchange, bus_settings.CONFIRM_TIMEOUT_SECONDS)
 
     def fill(n: int) -> None:
         OutboxMessage.objects.all().delete()

@@ -18,6 +18,7 @@ from eventbus.exceptions import (
     UnknownEventError,
     UpcastError,
 )
+from eventbus.publishing import publish
 from eventbus.subscriptions import subscriber
 
 __all__ = [
@@ -40,13 +41,3 @@ __all__ = [
     "subscriber",
     "upcaster",
 ]
-
-
-def __getattr__(name: str) -> object:
-    # publish() needs the models, which need the app registry; import it on first use so
-    # that `from eventbus import Event` works in an events module imported before setup.
-    if name == "publish":
-        from eventbus.publishing import publish
-
-        return publish
-    raise AttributeError(f"module 'eventbus' has no attribute {name!r}")

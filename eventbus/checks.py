@@ -15,8 +15,8 @@ def check_versions(**kwargs: Any) -> list[CheckMessage]:
     each handler subscribed to an old version (handlers receive the newest)."""
     errors: list[CheckMessage] = []
     for cls in registered_events():
-        newest = latest_event_class(cls.event_name).event_version
-        for version in range(cls.event_version, newest):
+        newest_version = latest_event_class(cls.event_name).event_version
+        for version in range(cls.event_version, newest_version):
             if not has_upcaster(cls.event_name, version):
                 errors.append(
                     Error(

@@ -16,8 +16,8 @@ EVENTBUS = {
 }
 """
 
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, get_type_hints
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -51,15 +51,32 @@ class BusSettings:
     RETENTION_DAYS: int = 30
 
 
+_TYPES: dict[str, type] = get_type_hints(BusSettings)  # each key's declared type
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number"}
+
+
+def _typed(key: str, value: object) -> Any:
+    """``value`` as the type BusSettings declares for ``key`` (an int is a float too);
+    raises ImproperlyConfigured naming the key otherwise. A bool is not taken for a number."""
+    expected = _TYPES[key]
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, expected) and not isinstance(value, bool):
+        return value
+    wanted = _TYPE_NAMES[expected]
+    raise ImproperlyConfigured(
+        f"EVENTBUS[{key!r}] is {value!r} ({type(value).__name__}); it must be {wanted}."
+    )
+
+
 def _load() -> BusSettings:
     user: dict[str, Any] = dict(getattr(settings, "EVENTBUS", {}) or {})
-    known = {f.name for f in fields(BusSettings)}
-    unknown = sorted(set(user) - known)
+    unknown = sorted(set(user) - set(_TYPES))
     if unknown:
         raise ImproperlyConfigured(
-            f"EVENTBUS has unknown keys {unknown}; the known keys are {sorted(known)}."
+            f"EVENTBUS has unknown keys {unknown}; the known keys are {sorted(_TYPES)}."
         )
-    loaded = BusSettings(**user)
+    loaded = BusSettings(**{key: _typed(key, value) for key, value in user.items()})
     if loaded.DELIVERY not in DELIVERY_MODES:
         raise ImproperlyConfigured(
             f"EVENTBUS['DELIVERY'] is {loaded.DELIVERY!r}; use one of {list(DELIVERY_MODES)}."
@@ -75,24 +92,33 @@ def _load() -> BusSettings:
     return loaded
 
 
-class _LazySettings:
-    """Attribute access reads the current EVENTBUS, cached until the setting changes."""
-
-    _cached: BusSettings | None = None
-
-    def __getattr__(self, name: str) -> Any:
-        if self._cached is None:
-            self._cached = _load()
-        return getattr(self._cached, name)
-
-    def reload(self) -> None:
-        self._cached = None
+_loaded: BusSettings | None = None
 
 
-bus_settings = _LazySettings()
+def _current() -> BusSettings:
+    global _loaded
+    if _loaded is None:
+        _loaded = _load()
+    return _loaded
+
+
+class _InForce(BusSettings):
+    """A BusSettings whose every field reads the EVENTBUS setting in force: validated on
+    the first read, and again on the first read after it changes (``override_settings``)."""
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in _TYPES:
+            return getattr(_current(), name)
+        return super().__getattribute__(name)
+
+
+#: The EVENTBUS setting, typed: ``bus_settings.MAX_ATTEMPTS`` is an int. A read raises
+#: ImproperlyConfigured, naming the key, when the setting is invalid.
+bus_settings: BusSettings = _InForce()
 
 
 @receiver(setting_changed)
 def _reload_on_change(*, setting: str, **kwargs: Any) -> None:
+    global _loaded
     if setting == "EVENTBUS":
-        bus_settings.reload()
+        _loaded = None

@@ -31,6 +31,12 @@ def publish(event: Event, *, using: str = DEFAULT_DB_ALIAS) -> Envelope:
     here. With the amqp transport, or for an externalised event, the row also waits for the
     relay to send it to the broker.
     """
+    # Imported here, not above: they load the models, which need the app registry, and
+    # `from eventbus import Event, publish` must work in an events module before set-up.
+    from eventbus.delivery.inline import dispatch
+    from eventbus.models import OutboxMessage
+    from eventbus.storage import store_for
+
     connection = connections[using]
     if not connection.in_atomic_block:
         raise NotInTransactionError(
@@ -54,10 +60,6 @@ def publish(event: Event, *, using: str = DEFAULT_DB_ALIAS) -> Envelope:
         payload=event.payload(),
         aggregate_id=event.aggregate_id(),
     )
-    from eventbus.delivery.inline import dispatch
-    from eventbus.models import OutboxMessage
-    from eventbus.storage import store_for
-
     started = time.perf_counter()
     has_subscribers = bool(subscriptions_for(envelope.name))
     inline = bus_settings.DELIVERY == "inline"

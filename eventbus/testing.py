@@ -49,7 +49,7 @@ class PublishedEvents:
 
     def of(self, event_type: type[E]) -> list[E]:
         """The captured events of one class, in publish order."""
-        return [e for e in self.events if type(e) is event_type]  # type: ignore[misc]
+        return [e for e in self.events if type(e) is event_type]
 
     def clear(self) -> None:
         self.envelopes.clear()

@@ -23,7 +23,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 class OrderLineInline(admin.TabularInline):
     model = OrderLine
-    fields = ["sku", "product_name", "quantity", "unit_price", "line_total"]
+    fields = ("sku", "product_name", "quantity", "unit_price", "line_total")
     readonly_fields = fields
     extra = 0
     can_delete = False

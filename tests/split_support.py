@@ -161,7 +161,9 @@ def http(
     return Response(status, reply_headers, parsed)
 
 
-def poll[T](check: Callable[[], T], *, timeout: float, what: str, interval: float = 0.2) -> T:
+def poll[T](
+    check: Callable[[], T | None], *, timeout: float, what: str, interval: float = 0.2
+) -> T:
     """Call ``check`` until it returns something truthy; fail naming ``what`` at the deadline."""
     deadline = time.monotonic() + timeout
     while True:

@@ -42,8 +42,9 @@ def test_the_check_would_catch_a_crossing_relation():
             managed = False
 
     try:
-        field = Leaky._meta.get_field("owner")
-        assert field.related_model._meta.app_label == "accounts"
+        related = Leaky._meta.get_field("owner").related_model
+        assert related is not None
+        assert related._meta.app_label == "accounts"
     finally:
         apps.all_models["orders"].pop("leaky", None)
         apps.clear_cache()

@@ -165,7 +165,7 @@ def test_a_worker_killed_at_random_moments_loses_nothing_and_applies_nothing_twi
         _, load_err = load.communicate()
         assert load.returncode == 0, load_err
         # and a last worker drains what is left,
-        drained, _ = summary(harness.manage(db, "eventbus", "worker", "--once", **slow))
+        drained, _ = summary(harness.manage(db, "eventbus", "worker", "--once", timeout=90, **slow))
 
         # then every committed order has exactly one effect in every subscriber,
         loaded = json.loads(report.read_text())
@@ -295,6 +295,6 @@ def test_sigterm_stops_the_worker_after_its_current_batch(template: str, tmp_pat
 
         # A worker started afterwards delivers exactly the rest.
         quick = {"PROOF_ATTEMPT_LOG": str(attempt_log)}
-        rest, _ = summary(harness.manage(db, "eventbus", "worker", "--once", **quick))
+        rest, _ = summary(harness.manage(db, "eventbus", "worker", "--once", timeout=90, **quick))
         assert rest == events - messages
         assert assert_each_event_delivered_once(db, TICK_HANDLERS) == events

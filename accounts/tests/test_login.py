@@ -2,6 +2,7 @@
 
 import time
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from django.test import override_settings
@@ -21,7 +22,7 @@ INVALID = {"detail": "Invalid username or password."}
 pytestmark = pytest.mark.django_db
 
 
-def login(client: APIClient, username: str, password: str, ip: str = "10.0.0.1") -> object:
+def login(client: APIClient, username: str, password: str, ip: str = "10.0.0.1") -> Any:
     return client.post(
         URL, {"username": username, "password": password}, format="json", REMOTE_ADDR=ip
     )

@@ -1,5 +1,7 @@
 """POST /api/accounts/register/: creates a user and publishes accounts.user_registered."""
 
+from typing import Any
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -13,8 +15,12 @@ URL = "/api/accounts/register/"
 pytestmark = pytest.mark.django_db
 
 
-def register(client: APIClient, **overrides: object) -> object:
-    body = {"username": "alice", "email": "alice@example.com", "password": PASSWORD}
+def register(client: APIClient, **overrides: object) -> Any:
+    body: dict[str, object] = {
+        "username": "alice",
+        "email": "alice@example.com",
+        "password": PASSWORD,
+    }
     body.update(overrides)
     return client.post(URL, {k: v for k, v in body.items() if v is not None}, format="json")
 

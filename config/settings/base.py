@@ -69,7 +69,7 @@ SQLITE_OPTIONS = {
 }
 
 
-def database_from_env(default_sqlite_path: Path) -> dict:
+def database_from_env(default_sqlite_path: Path) -> dj_database_url.DBConfig:
     """DATABASE_URL when set (postgres://...), else a SQLite file at the given path."""
     config = dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{default_sqlite_path}"),

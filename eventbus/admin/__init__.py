@@ -2,10 +2,12 @@
 letters with retry actions."""
 
 import json
+from typing import ClassVar
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import URLPattern
 from django.utils.html import format_html
 
 from eventbus.admin import views as admin_views
@@ -13,7 +15,10 @@ from eventbus.models import DeadLetter, Delivery, DeliveryAttempt, OutboxMessage
 from eventbus.operations import dead_letters
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+# ModelAdmin and TabularInline take a model type parameter only in django-stubs: Django's
+# classes cannot be subscripted at run time (without django_stubs_ext.monkeypatch(), which
+# the bus does not impose on a project), so each base below is left bare.
+class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Bus rows are written by the bus; the admin shows them and acts through operations."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -23,7 +28,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class DeliveryInline(admin.TabularInline):
+class DeliveryInline(admin.TabularInline):  # type: ignore[type-arg]  # see ReadOnlyAdmin
     model = Delivery
     fields = ("handler", "status", "attempts", "last_error", "next_attempt_at", "updated_at")
     readonly_fields = fields
@@ -35,7 +40,7 @@ class DeliveryInline(admin.TabularInline):
         return False
 
 
-class DeliveryAttemptInline(admin.TabularInline):
+class DeliveryAttemptInline(admin.TabularInline):  # type: ignore[type-arg]  # see ReadOnlyAdmin
     """Every failed attempt of a delivery, oldest first, with its traceback."""
 
     model = DeliveryAttempt
@@ -85,7 +90,7 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
     exclude = ("payload",)
     inlines = [DeliveryInline]
 
-    def get_urls(self) -> list:  # the staff pages: event catalogue and correlation trace
+    def get_urls(self) -> list[URLPattern]:  # the staff pages: catalogue, correlation trace
         return admin_views.urls(self.admin_site) + super().get_urls()
 
     @admin.display(description="payload")
@@ -104,7 +109,7 @@ class DeliveryAdminBase(ReadOnlyAdmin):
         "next_attempt_at",
         "updated_at",
     )
-    list_filter = ("status", "handler", "message__name")
+    list_filter: ClassVar[tuple[str, ...]] = ("status", "handler", "message__name")
     search_fields = ("=message__id", "=message__correlation_id", "handler")
     list_select_related = ("message",)
     readonly_fields = (
@@ -120,7 +125,7 @@ class DeliveryAdminBase(ReadOnlyAdmin):
     )
     exclude = ("last_traceback",)
     inlines = [DeliveryAttemptInline]
-    actions = ("retry_now",)
+    actions: tuple[str, ...] = ("retry_now",)
 
     @admin.display(description="event", ordering="message__name")
     def event_name(self, obj: Delivery) -> str:

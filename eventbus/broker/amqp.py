@@ -76,9 +76,10 @@ class ConfirmingPublisher:
         self._nacked: set[int] = set()
         self._unsettled: set[int] = set()
 
-    def _connect(self) -> Any:
-        if self._channel is not None:
-            return self._channel
+    def _connect(self) -> tuple[kombu.Connection, Any]:
+        """The open connection and its channel, opened and set up on first use."""
+        if self._connection is not None:
+            return self._connection, self._channel
         connection = kombu.Connection(self.url, connect_timeout=5, heartbeat=HEARTBEAT_SECONDS)
         connection.connect()
         channel = connection.channel()
@@ -92,7 +93,7 @@ class ConfirmingPublisher:
         self._nacked.clear()
         self._unsettled.clear()
         logger.info("publisher connected to %s", connection.as_uri())
-        return channel
+        return connection, channel
 
     def _settle(self, tag: int, multiple: bool, into: set[int]) -> None:
         tags = [t for t in self._unsettled if t <= tag] if multiple else [tag]
@@ -108,7 +109,7 @@ class ConfirmingPublisher:
 
     def publish_many(self, messages: list[WireMessage]) -> list[bool]:
         """Publish the batch; return, in order, whether the broker confirmed each one."""
-        channel = self._connect()
+        connection, channel = self._connect()
         tags: list[int] = []
         for message in messages:
             self._last_tag += 1
@@ -128,7 +129,7 @@ class ConfirmingPublisher:
                 )
                 break
             try:
-                self._connection.drain_events(timeout=left)  # type: ignore[union-attr]
+                connection.drain_events(timeout=left)
             except TimeoutError:
                 continue
         confirmed = [t in self._acked for t in tags]
@@ -192,7 +193,8 @@ class BatchingConsumer:
         self._connection: kombu.Connection | None = None
         self._channel: Any = None
 
-    def connect(self) -> None:
+    def connect(self) -> kombu.Connection:
+        """Open the connection, declare the topology and start consuming; return it."""
         connection = kombu.Connection(self.url, connect_timeout=5, heartbeat=HEARTBEAT_SECONDS)
         connection.connect()
         channel = connection.channel()
@@ -204,6 +206,7 @@ class BatchingConsumer:
             channel.basic_consume(queue, callback=self._make_callback(queue))
         self._connection, self._channel = connection, channel
         logger.info("consuming %s from %s", ", ".join(self.queues), connection.as_uri())
+        return connection
 
     def _make_callback(self, queue: str) -> Callable[[amqp.Message], None]:
         def on_message(message: amqp.Message) -> None:
@@ -226,17 +229,15 @@ class BatchingConsumer:
         Returns how many messages were handled. Raises one of CONNECTION_ERRORS when the
         connection is lost (the unacknowledged messages come back on reconnect).
         """
-        if self._connection is None:
-            self.connect()
-        connection = self._connection
-        connection.heartbeat_check()  # type: ignore[union-attr]
+        connection = self._connection if self._connection is not None else self.connect()
+        connection.heartbeat_check()
         try:
-            connection.drain_events(timeout=timeout)  # type: ignore[union-attr]
+            connection.drain_events(timeout=timeout)
         except TimeoutError:
             return 0
         while len(self._buffer) < self.prefetch:  # take what is already here, no waiting
             try:
-                connection.drain_events(timeout=0)  # type: ignore[union-attr]
+                connection.drain_events(timeout=0)
             except TimeoutError:
                 break
         batch, self._buffer = self._buffer, []

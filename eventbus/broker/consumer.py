@@ -47,7 +47,7 @@ class Consumer:
             bus_settings.BROKER_URL,
             bus_settings.EXCHANGE,
             self.queues,
-            prefetch=int(bus_settings.PREFETCH),
+            prefetch=bus_settings.PREFETCH,
             handle=self._handle,
         )
 

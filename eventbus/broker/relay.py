@@ -59,7 +59,7 @@ class Relayer:
         self.publisher = ConfirmingPublisher(
             bus_settings.BROKER_URL,
             bus_settings.EXCHANGE,
-            float(bus_settings.CONFIRM_TIMEOUT_SECONDS),
+            bus_settings.CONFIRM_TIMEOUT_SECONDS,
         )
         self.backoff = 0.0
         self._resume_at = 0.0

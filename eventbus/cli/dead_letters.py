@@ -2,6 +2,7 @@
 
 import json
 from argparse import ArgumentParser
+from collections.abc import Callable
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -35,7 +36,8 @@ def _add_filters(parser: ArgumentParser) -> None:
 
 
 def run(command: BaseCommand, *, verb: str, **options: Any) -> None:
-    {"list": _list, "retry": _retry, "discard": _discard}[verb](command, **options)
+    actions: dict[str, Callable[..., None]] = {"list": _list, "retry": _retry, "discard": _discard}
+    actions[verb](command, **options)
 
 
 def _list(

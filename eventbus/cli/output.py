@@ -3,6 +3,7 @@
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from tqdm import tqdm
 
@@ -45,6 +46,7 @@ def one_line(text: str, width: int = 80) -> str:
     return first if len(first) <= width else first[: width - 1] + "…"
 
 
-def progress(*, total: int | None, desc: str, unit: str) -> tqdm:
+# The return type is quoted: tqdm is generic in its stubs only, not at run time.
+def progress(*, total: int | None, desc: str, unit: str) -> "tqdm[NoReturn]":
     """A progress bar on stderr when stderr is a terminal, and silent otherwise."""
     return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=None, leave=False)

@@ -84,7 +84,8 @@ def _hoisted_schema(key: str, schema: Document, schemas: Document) -> Document:
 
     for def_name, definition in schema.get("$defs", {}).items():
         schemas[f"{key}.{def_name}"] = rewrite(definition)
-    return rewrite({k: v for k, v in schema.items() if k != "$defs"})
+    hoisted: Document = rewrite({k: v for k, v in schema.items() if k != "$defs"})
+    return hoisted
 
 
 def _summary(entry: CatalogEntry) -> str:

@@ -9,11 +9,11 @@ retypes a field, or adds a required one, the consumer's test fails, on the consu
 """
 
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from eventbus.contracts.schema_diff import Schema
 from eventbus.contracts.schema_lock import LockedEvent, default_path, load
-from eventbus.contracts.upcasting import read_event
+from eventbus.contracts.upcasting import read_event, upcast_event
 from eventbus.events import Event
 from eventbus.exceptions import UnknownEventError
 
@@ -27,6 +27,26 @@ _FORMAT_EXAMPLES = {
 }
 
 
+@overload
+def event_from_schema[E: Event](
+    event: type[E],
+    version: int | None = None,
+    *,
+    lock: Path | None = None,
+    **overrides: Any,
+) -> E: ...
+
+
+@overload
+def event_from_schema(
+    event: str,
+    version: int | None = None,
+    *,
+    lock: Path | None = None,
+    **overrides: Any,
+) -> Event: ...
+
+
 def event_from_schema(
     event: type[Event] | str,
     version: int | None = None,
@@ -38,10 +58,14 @@ def event_from_schema(
     ``version`` (default: the newest locked version of that name), with ``overrides``
     replacing the example values of the payload's top-level fields.
 
+    Given a class, the result is an instance of it, as a handler subscribed to that class
+    receives it; given a name, of the newest registered class of that name.
+
     Raises SchemaLockError when the lock is missing, UnknownEventError when it has no such
     event or version, TypeError when an override names a field the locked schema does not
     have, and pydantic.ValidationError (or UpcastError) when the consumer's class cannot
-    read the payload.
+    read the payload (UpcastError too when a newer version than the class is registered:
+    subscribe to the newest).
     """
     name = event if isinstance(event, str) else event.event_name
     locked = load(lock or default_path())
@@ -63,7 +87,8 @@ def event_from_schema(
             f"its fields are {sorted(properties)}. The producer's contract changed."
         )
     payload = {**example_payload(entry.schema), **overrides}
-    return read_event(name, chosen, payload)
+    read = read_event(name, chosen, payload)
+    return read if isinstance(event, str) else upcast_event(read, event)
 
 
 def example_payload(schema: Schema) -> dict[str, Any]:

@@ -57,7 +57,8 @@ def default_path() -> Path:
 
 def event_schema(cls: type[Event]) -> Schema:
     """The JSON Schema of an event class, normalised to plain sorted JSON."""
-    return json.loads(json.dumps(cls.model_json_schema(), sort_keys=True))
+    schema: Schema = json.loads(json.dumps(cls.model_json_schema(), sort_keys=True))
+    return schema
 
 
 def from_code(events: list[type[Event]] | None = None) -> dict[Key, LockedEvent]:

@@ -8,9 +8,9 @@ from eventbus.conf import bus_settings
 
 def retry_delay(attempts: int) -> timedelta:
     """Delay before the next attempt after ``attempts`` failures (1 -> base, 2 -> 2x base...)."""
-    base = float(bus_settings.RETRY_BASE_SECONDS)
-    delay = min(float(bus_settings.RETRY_MAX_SECONDS), base * 2 ** max(attempts - 1, 0))
-    jitter = float(bus_settings.RETRY_JITTER)
+    base = bus_settings.RETRY_BASE_SECONDS
+    delay = min(bus_settings.RETRY_MAX_SECONDS, base * 2 ** max(attempts - 1, 0))
+    jitter = bus_settings.RETRY_JITTER
     if jitter:
         delay *= 1 + random.uniform(-jitter, jitter)
     return timedelta(seconds=delay)

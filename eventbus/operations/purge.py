@@ -1,5 +1,6 @@
 """Outbox retention: delete delivered events older than a cutoff, in short transactions."""
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,7 +28,7 @@ class PurgeResult:
 
 
 def default_retention() -> timedelta:
-    return timedelta(days=int(bus_settings.RETENTION_DAYS))
+    return timedelta(days=bus_settings.RETENTION_DAYS)
 
 
 def purgeable(*, older_than: timedelta, using: str = DEFAULT_DB_ALIAS) -> QuerySet[OutboxMessage]:
@@ -52,7 +53,7 @@ def purge(
     dry_run: bool = False,
     using: str = DEFAULT_DB_ALIAS,
     chunk_size: int = CHUNK_SIZE,
-    on_progress: Callable[[int], None] | None = None,
+    on_progress: Callable[[int], object] | None = None,
 ) -> PurgeResult:
     """Delete purgeable outbox rows (see ``purgeable``; ``older_than`` defaults to
     EVENTBUS['RETENTION_DAYS']), with their deliveries and attempts by cascade.
@@ -97,7 +98,7 @@ def purge(
 
 
 def _delete_chunk(
-    candidates: QuerySet[OutboxMessage], ids: list[object], *, using: str
+    candidates: QuerySet[OutboxMessage], ids: list[uuid.UUID], *, using: str
 ) -> dict[str, int]:
     with transaction.atomic(using=using):
         # Lock the rows (no new delivery can reference a locked message), then re-check.

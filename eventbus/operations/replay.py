@@ -81,7 +81,7 @@ def replay(
     dry_run: bool = False,
     using: str = DEFAULT_DB_ALIAS,
     chunk_size: int = CHUNK_SIZE,
-    on_progress: Callable[[int], None] | None = None,
+    on_progress: Callable[[int], object] | None = None,
 ) -> ReplayResult:
     """Deliver the stored events named ``event`` in [since, until) to ``handler``, oldest
     first, through the delivery engine: each delivery in its own transaction, recorded

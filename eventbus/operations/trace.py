@@ -59,7 +59,8 @@ def correlation_trace(*, correlation_id: str, using: str = DEFAULT_DB_ALIAS) -> 
     def depth(message: OutboxMessage) -> int:
         if message.pk not in depths:
             depths[message.pk] = 0  # guards a (corrupt) causation cycle
-            parent = by_id.get(message.causation_id)
+            cause = message.causation_id
+            parent = None if cause is None else by_id.get(cause)
             depths[message.pk] = 0 if parent is None else depth(parent) + 1
         return depths[message.pk]
 

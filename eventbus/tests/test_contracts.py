@@ -7,9 +7,9 @@ import pytest
 from django.core.management import call_command
 from pydantic import ValidationError
 
-from eventbus import UnknownEventError
+from eventbus import Event, UnknownEventError, UpcastError, upcaster
 from eventbus.contracts.consumer import example_payload
-from eventbus.testing import event_from_schema
+from eventbus.testing import event_from_schema, isolated_event_registry
 from eventbus.tests.sample import ThingHappened
 
 
@@ -100,3 +100,25 @@ def test_an_event_the_producer_never_locked_is_unknown(lock):
         event_from_schema("samples.never", lock=lock)
     with pytest.raises(UnknownEventError, match=r"v9 is not in the schema lock \(\[1\]\)"):
         event_from_schema(ThingHappened, 9, lock=lock)
+
+
+def test_a_class_is_read_as_its_handler_receives_it(lock):
+    """Given a class, the event is an instance of it; given an older version than the newest
+    registered, it fails as the delivery to a handler of that class would."""
+    with isolated_event_registry():
+
+        class ThingHappenedV2(Event):
+            event_name = "samples.thing_happened"
+            event_version = 2
+
+            thing_id: int
+            title: str
+
+        @upcaster("samples.thing_happened", from_version=1)
+        def v1_to_v2(payload: dict) -> dict:
+            return {"thing_id": payload["thing_id"], "title": payload.get("label", "")}
+
+        newest = event_from_schema(ThingHappenedV2, lock=lock, thing_id=42, label="x")
+        assert newest == ThingHappenedV2(thing_id=42, title="x")
+        with pytest.raises(UpcastError, match=r"v2 cannot be read as v1: events are never"):
+            event_from_schema(ThingHappened, lock=lock, thing_id=42)

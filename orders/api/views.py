@@ -34,7 +34,7 @@ from orders.models import CancelReason, Order
 def caller_customer_id(request: Request) -> int:
     """The authenticated caller's id (``user_id`` claim or session user pk), as an int."""
     try:
-        customer_id = int(request.user.pk)
+        customer_id = int(request.user.pk or 0)
     except (TypeError, ValueError):
         customer_id = 0
     if not 0 < customer_id < 2**63:

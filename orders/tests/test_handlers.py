@@ -1,12 +1,13 @@
 """orders' handlers of account events: the customer replica and deactivation."""
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
 from django.db import transaction
 
 from accounts.events import UserDeactivated, UserProfileUpdated, UserRegistered
-from eventbus import publish
+from eventbus import Event, publish
 from eventbus.models import Delivery
 from orders.events import OrderCancelled
 from orders.handlers import (
@@ -46,7 +47,7 @@ def replica() -> tuple[int, str, str, bool, int]:
     return (c.customer_id, c.username, c.email, c.is_active, c.profile_version)
 
 
-def handle(handler, event) -> None:  # type: ignore[no-untyped-def]
+def handle[E: Event](handler: Callable[[E], None], event: E) -> None:
     """Run a handler the way the bus does: inside its own transaction."""
     with transaction.atomic():
         handler(event)
