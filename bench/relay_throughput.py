@@ -50,8 +50,9 @@ def run(args: argparse.Namespace, exchange: str, sink: str) -> None:
     import kombu
     from django.db import connection
 
-    from eventbus.broker.amqp import ConfirmingPublisher, declare_exchange, to_amqp
+    from eventbus.broker.amqp import ConfirmingPublisher, to_amqp
     from eventbus.broker.relay import relay_batch
+    from eventbus.broker.topology import declare_exchange
     from eventbus.broker.wire import encode
     from eventbus.conf import bus_settings
     from eventbus.models import OutboxMessage

@@ -44,7 +44,7 @@ def retry_deliveries(
     ids: Iterable[int],
     *,
     using: str = DEFAULT_DB_ALIAS,
-    on_progress: Callable[[int], None] | None = None,
+    on_progress: Callable[[int], object] | None = None,
 ) -> list[Retried]:
     """Run each delivery again now (failed, waiting, dead or discarded; a success is left
     alone), each in

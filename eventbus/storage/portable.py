@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Q, QuerySet
+from django.db.models import Field, Q, QuerySet
 from django.utils import timezone
 
 from eventbus.envelope import Envelope
@@ -95,12 +95,17 @@ def row_of(delivery: Delivery) -> DeliveryRow:
 
 def success_defaults() -> dict[str, Any]:
     """The values a first success writes besides its key and times, from the model."""
-    field = Delivery._meta.get_field
+
+    def default(name: str) -> Any:
+        field = Delivery._meta.get_field(name)
+        assert isinstance(field, Field)
+        return field.get_default()
+
     return {
         "status": Delivery.Status.SUCCEEDED.value,
         "attempts": 1,
-        "last_error": field("last_error").get_default(),
-        "last_traceback": field("last_traceback").get_default(),
+        "last_error": default("last_error"),
+        "last_traceback": default("last_traceback"),
         "next_attempt_at": None,
     }
 

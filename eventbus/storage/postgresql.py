@@ -74,8 +74,7 @@ def _insert_received_sql() -> str:
     arrays = ", ".join(f"%s::{types.get(name, 'text')}[]" for name in fields)
     return (
         f"INSERT INTO {table} ({columns(OutboxMessage, fields)}) SELECT * FROM unnest({arrays}) "
-        f"ON CONFLICT ({OutboxMessage._meta.pk.column}) DO NOTHING RETURNING "  # type: ignore[union-attr]
-        f"{OutboxMessage._meta.pk.column}"  # type: ignore[union-attr]
+        "ON CONFLICT (id) DO NOTHING RETURNING id"
     )
 
 
@@ -210,11 +209,11 @@ class PostgresStore(PortableStore):
     def mark_relayed(self, event_ids: Collection[uuid.UUID], *, at: datetime) -> None:
         if not event_ids:
             return
-        field = OutboxMessage._meta.get_field
         with self.connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {OutboxMessage._meta.db_table} SET {field('broker').column} = %s, "
-                f"{field('relayed_at').column} = %s WHERE id = ANY(%s::uuid[])",
+                f"UPDATE {OutboxMessage._meta.db_table} SET "
+                f"{columns(OutboxMessage, ['broker'])} = %s, "
+                f"{columns(OutboxMessage, ['relayed_at'])} = %s WHERE id = ANY(%s::uuid[])",
                 [OutboxMessage.Broker.SENT.value, at, array_literal(event_ids)],
             )
 

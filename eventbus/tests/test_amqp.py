@@ -11,9 +11,10 @@ from django.test import override_settings
 from django.utils import timezone
 
 from eventbus import publish
-from eventbus.broker.amqp import ConfirmingPublisher, declare_exchange
-from eventbus.broker.consumer import Consumer, consumed_queues
+from eventbus.broker.amqp import ConfirmingPublisher
+from eventbus.broker.consumer import Consumer
 from eventbus.broker.relay import Relayer
+from eventbus.broker.topology import consumed_queues, declare_exchange
 from eventbus.broker.wire import encode
 from eventbus.envelope import Envelope
 from eventbus.models import Delivery, OutboxMessage
