@@ -12,7 +12,8 @@ import pytest
 
 from eventbus import catalog
 from eventbus.catalog_asyncapi import render_asyncapi
-from tests.process import ROOT, manage
+from tests.support.processes import manage
+from tools.split import ROOT
 
 TOOL = ROOT / "tools" / "asyncapi"
 
