@@ -16,7 +16,8 @@ from eventbus.contracts import catalog
 from eventbus.contracts.asyncapi import render_asyncapi
 from eventbus.envelope import Envelope
 from eventbus.ids import uuid7
-from tests.process import ROOT, manage
+from tests.support.processes import manage
+from tools.split import ROOT
 
 TOOL = ROOT / "tools" / "asyncapi"
 

@@ -5,7 +5,8 @@ import re
 
 from django.core.management import call_command
 
-from tests.process import ROOT, manage
+from tests.support.processes import manage
+from tools.split import ROOT
 
 
 def test_catalog_json_keeps_its_fields_and_adds_module_and_flag(capsys):

@@ -31,6 +31,7 @@ import psycopg
 import pytest
 
 from tests.proof import harness
+from tests.support.databases import Database, poll
 
 pytestmark = [
     pytest.mark.postgres,
@@ -64,9 +65,9 @@ SUMMARY = re.compile(r"Delivered (\d+) messages \((\d+) deliveries\) and (\d+) r
 
 
 @pytest.fixture(scope="module")
-def template() -> Iterator[str]:
-    with harness.migrated_template() as name:
-        yield name
+def template() -> Iterator[Database]:
+    with harness.migrated_template() as migrated:
+        yield migrated
 
 
 def summary(stdout: str) -> tuple[int, int]:
@@ -76,23 +77,22 @@ def summary(stdout: str) -> tuple[int, int]:
     return int(found[1]), int(found[2])
 
 
-def assert_each_event_delivered_once(db: str, handlers: dict[str, set[str]]) -> int:
+def assert_each_event_delivered_once(db: Database, handlers: dict[str, set[str]]) -> int:
     """Nothing undispatched; one succeeded delivery per (event, expected handler) and no
     other; every counting handler applied each event exactly once. Returns the events."""
-    assert harness.scalar(db, "SELECT count(*) FROM eventbus_outboxmessage") > 0
-    assert (
-        harness.query(db, "SELECT id FROM eventbus_outboxmessage WHERE dispatched_at IS NULL") == []
-    ), "undispatched events are left"
-    assert harness.query(db, "SELECT status, count(*) FROM eventbus_delivery GROUP BY status") == [
-        ("succeeded", harness.scalar(db, "SELECT count(*) FROM eventbus_delivery"))
+    assert db.value("SELECT count(*) FROM eventbus_outboxmessage") > 0
+    assert db.rows("SELECT id FROM eventbus_outboxmessage WHERE dispatched_at IS NULL") == [], (
+        "undispatched events are left"
+    )
+    assert db.rows("SELECT status, count(*) FROM eventbus_delivery GROUP BY status") == [
+        ("succeeded", db.value("SELECT count(*) FROM eventbus_delivery"))
     ]
-    assert harness.scalar(db, "SELECT count(*) FROM eventbus_deliveryattempt") == 0
-    assert harness.scalar(db, "SELECT max(attempts) FROM eventbus_delivery") == 1
+    assert db.value("SELECT count(*) FROM eventbus_deliveryattempt") == 0
+    assert db.value("SELECT max(attempts) FROM eventbus_delivery") == 1
 
     delivered: dict[object, set[str]] = {}
     names: dict[object, str] = {}
-    for event_id, name, handler in harness.query(
-        db,
+    for event_id, name, handler in db.rows(
         "SELECT m.id, m.name, d.handler FROM eventbus_outboxmessage m "
         "LEFT JOIN eventbus_delivery d ON d.message_id = m.id",
     ):
@@ -104,12 +104,12 @@ def assert_each_event_delivered_once(db: str, handlers: dict[str, set[str]]) -> 
     wrong = {e: (names[e], got) for e, got in delivered.items() if got != handlers[names[e]]}
     assert wrong == {}, f"events whose deliveries are not exactly their handlers: {wrong}"
     expected_deliveries = sum(len(handlers[n]) for n in names.values())
-    assert harness.scalar(db, "SELECT count(*) FROM eventbus_delivery") == expected_deliveries
+    assert db.value("SELECT count(*) FROM eventbus_delivery") == expected_deliveries
 
     counted = {
         (event_id, f"tests.proof.handlers.{handler}"): applied
-        for event_id, handler, applied in harness.query(
-            db, "SELECT event_id, handler, applied FROM proof_effect"
+        for event_id, handler, applied in db.rows(
+            "SELECT event_id, handler, applied FROM proof_effect"
         )
     }
     expected = {
@@ -126,7 +126,7 @@ def attempts_logged(path: Path) -> int:
 
 
 def test_a_worker_killed_at_random_moments_loses_nothing_and_applies_nothing_twice(
-    template: str, tmp_path: Path
+    template: Database, tmp_path: Path
 ) -> None:
     # Given a load of real registrations and order placements (a quarter rolled back on
     # purpose, a fifth of the committed orders then cancelled) published in worker mode,
@@ -152,12 +152,15 @@ def test_a_worker_killed_at_random_moments_loses_nothing_and_applies_nothing_twi
         while load.poll() is None or kills < 5:
             assert time.monotonic() < deadline, f"the load did not finish (seed {seed})"
             worker = harness.worker(db, "--batch-size=20", "--poll=0.2", **slow)
-            harness.wait_for(
-                lambda w=worker: harness.registered(db, w), timeout=60, what="a worker start"
+            poll(
+                lambda w=worker: harness.registered(db, w),
+                timeout=60,
+                what="a worker start",
+                interval=0.05,
             )
             time.sleep(rng.uniform(0.05, 0.8))
-            backlog = harness.scalar(
-                db, "SELECT count(*) FROM eventbus_outboxmessage WHERE dispatched_at IS NULL"
+            backlog = db.value(
+                "SELECT count(*) FROM eventbus_outboxmessage WHERE dispatched_at IS NULL"
             )
             harness.kill(worker)
             kills += 1
@@ -171,11 +174,10 @@ def test_a_worker_killed_at_random_moments_loses_nothing_and_applies_nothing_twi
         loaded = json.loads(report.read_text())
         committed = loaded["committed"]
         assert len(committed) == 150
-        assert sorted(harness.query(db, "SELECT id FROM orders_order")) == sorted(
+        assert sorted(db.rows("SELECT id FROM orders_order")) == sorted(
             (o["order_id"],) for o in committed
         ), "an order of a rolled-back transaction exists, or a committed one is missing"
-        records = harness.query(
-            db,
+        records = db.rows(
             "SELECT order_id, user_id, total, currency, placed, cancelled "
             "FROM accounts_orderrecord ORDER BY order_id",
         )
@@ -184,13 +186,13 @@ def test_a_worker_killed_at_random_moments_loses_nothing_and_applies_nothing_twi
             for o in committed
         )
         assert sum(o["cancelled"] for o in committed) == 30
-        assert harness.query(
-            db, "SELECT customer_id, username FROM orders_customer ORDER BY customer_id"
+        assert db.rows(
+            "SELECT customer_id, username FROM orders_customer ORDER BY customer_id"
         ) == [(uid, f"proof{i}") for i, uid in enumerate(loaded["user_ids"])]
         events = assert_each_event_delivered_once(db, ORDER_HANDLERS)
         assert events == 6 + 150 + 30
         # and no event exists for a rolled-back transaction.
-        stored = {str(e) for (e,) in harness.query(db, "SELECT id FROM eventbus_outboxmessage")}
+        stored = {str(e) for (e,) in db.rows("SELECT id FROM eventbus_outboxmessage")}
         assert len(loaded["rolled_back_events"]) == 50
         assert stored.isdisjoint(loaded["rolled_back_events"])
         assert {e for o in committed for e in o["events"]} <= stored
@@ -207,7 +209,7 @@ def test_a_worker_killed_at_random_moments_loses_nothing_and_applies_nothing_twi
 
 @pytest.mark.parametrize("workers", [2, 4])
 def test_parallel_workers_share_a_backlog_and_deliver_each_event_once(
-    template: str, workers: int
+    template: Database, workers: int
 ) -> None:
     # Given 5,000 events with two subscribers each, published before any worker runs,
     events = 5000
@@ -215,16 +217,15 @@ def test_parallel_workers_share_a_backlog_and_deliver_each_event_once(
         harness.fill_ticks(db, events)
         # when N workers start on it at the same moment (the table is locked until all of
         # them wait on their first claim, so a fast starter cannot drain it alone),
-        with psycopg.connect(harness.url_for(db)) as gate:
+        with psycopg.connect(db.url) as gate:
             gate.execute("LOCK TABLE eventbus_outboxmessage IN EXCLUSIVE MODE")
             procs = [
                 harness.worker(db, "--once", "--batch-size=50", PROOF_HANDLER_SLEEP_MS="0.2")
                 for _ in range(workers)
             ]
-            harness.wait_for(
+            poll(
                 lambda: (
-                    harness.scalar(
-                        db,
+                    db.value(
                         "SELECT count(*) FROM pg_locks WHERE NOT granted "
                         "AND relation = 'eventbus_outboxmessage'::regclass",
                     )
@@ -232,6 +233,7 @@ def test_parallel_workers_share_a_backlog_and_deliver_each_event_once(
                 ),
                 timeout=60,
                 what=f"{workers} workers waiting on their first claim",
+                interval=0.05,
             )
         outputs = [p.communicate(timeout=90) for p in procs]
 
@@ -246,7 +248,9 @@ def test_parallel_workers_share_a_backlog_and_deliver_each_event_once(
         assert assert_each_event_delivered_once(db, TICK_HANDLERS) == events
 
 
-def test_sigterm_stops_the_worker_after_its_current_batch(template: str, tmp_path: Path) -> None:
+def test_sigterm_stops_the_worker_after_its_current_batch(
+    template: Database, tmp_path: Path
+) -> None:
     # Given a worker draining a backlog through a slow handler (a batch takes ~0.2 s),
     events, batch = 3000, 50
     attempt_log = tmp_path / "attempts.log"
@@ -257,8 +261,11 @@ def test_sigterm_stops_the_worker_after_its_current_batch(template: str, tmp_pat
         dispatched_sql = (
             "SELECT count(*) FROM eventbus_outboxmessage WHERE dispatched_at IS NOT NULL"
         )
-        harness.wait_for(
-            lambda: harness.scalar(db, dispatched_sql) >= 2 * batch, timeout=60, what="a drain"
+        poll(
+            lambda: db.value(dispatched_sql) >= 2 * batch,
+            timeout=60,
+            what="a drain",
+            interval=0.05,
         )
 
         # when it is sent SIGTERM in the middle of the drain,
@@ -278,20 +285,19 @@ def test_sigterm_stops_the_worker_after_its_current_batch(template: str, tmp_pat
         assert stopped_in < 5, f"took {stopped_in:.1f} s to stop"
         # and left no half-done batch: every dispatched row has both deliveries and effects,
         # no undispatched row has any, and no handler call was thrown away.
-        assert harness.scalar(db, dispatched_sql) == messages
+        assert db.value(dispatched_sql) == messages
         per_row = Counter(
             dispatched is not None
-            for (dispatched,) in harness.query(
-                db,
+            for (dispatched,) in db.rows(
                 "SELECT m.dispatched_at FROM eventbus_delivery d "
                 "JOIN eventbus_outboxmessage m ON m.id = d.message_id",
             )
         )
         assert per_row == {True: 2 * messages}
-        assert harness.scalar(db, "SELECT count(*) FROM proof_effect") == 2 * messages
-        assert harness.scalar(db, "SELECT coalesce(max(applied), 0) FROM proof_effect") == 1
+        assert db.value("SELECT count(*) FROM proof_effect") == 2 * messages
+        assert db.value("SELECT coalesce(max(applied), 0) FROM proof_effect") == 1
         assert attempts_logged(attempt_log) == 2 * messages
-        assert harness.scalar(db, "SELECT count(*) FROM eventbus_worker") == 0
+        assert db.value("SELECT count(*) FROM eventbus_worker") == 0
 
         # A worker started afterwards delivers exactly the rest.
         quick = {"PROOF_ATTEMPT_LOG": str(attempt_log)}

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,6 +90,29 @@ def ensure_keys(directory: Path) -> dict[str, Path]:
     return {"private": private, "public": public}
 
 
+def run(argv: Sequence[str], *, env: Mapping[str, str], timeout: float = 300) -> str:
+    """Run ``python ARGV`` in the project root to completion and return its standard output;
+    raises RuntimeError with the command and both outputs if it exits with an error."""
+    done = subprocess.run(
+        [PYTHON, *argv], cwd=ROOT, env=dict(env), capture_output=True, text=True, timeout=timeout
+    )
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"python {' '.join(argv)} exited with {done.returncode}:\n{done.stdout}\n{done.stderr}"
+        )
+    return done.stdout
+
+
+def web_server(port: int, workers: int) -> list[str]:
+    """The command of a gunicorn serving the project on 127.0.0.1:PORT, access log on stdout."""
+    return [
+        PYTHON, "-m", "gunicorn", "config.wsgi:application",
+        "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers),
+        "--access-logfile", "-",
+    ]  # fmt: skip
+
+
 def ensure_database(config: SplitConfig, module: str) -> None:
     import psycopg
 
@@ -104,40 +127,20 @@ def ensure_database(config: SplitConfig, module: str) -> None:
             connection.execute(f'CREATE DATABASE "{name}"')
 
 
-class SplitDeployment:
-    """The six processes of the split deployment, started and stopped together."""
+class Processes:
+    """Long-running processes in the project root, each under a label, with their output
+    kept (and echoed unless quiet); checked and stopped together."""
 
-    def __init__(self, config: SplitConfig) -> None:
-        self.config = config
+    def __init__(self, *, quiet: bool) -> None:
+        self.quiet = quiet
         self.processes: dict[str, subprocess.Popen[str]] = {}
         self.output: dict[str, list[str]] = {}
 
-    def manage(self, module: str, *args: str) -> str:
-        done = subprocess.run(
-            [PYTHON, "manage.py", *args],
-            cwd=ROOT,
-            env=self.config.env(module),
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"{module}: manage.py {' '.join(args)} failed:\n{done.stderr}")
-        return done.stdout
-
-    def prepare(self) -> None:
-        for module in MODULES:
-            ensure_database(self.config, module)
-            self.manage(module, "migrate", "--no-input", "-v0")
-        self.manage("orders", "load_catalogue")
-
-    def _start(
-        self, label: str, module: str, command: list[str], env: dict[str, str] | None = None
-    ) -> None:
+    def launch(self, label: str, command: list[str], env: Mapping[str, str]) -> None:
         process = subprocess.Popen(
             command,
             cwd=ROOT,
-            env={**self.config.env(module), **(env or {})},
+            env=dict(env),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -151,40 +154,8 @@ class SplitDeployment:
         assert process.stdout is not None
         for line in process.stdout:
             self.output[label].append(line.rstrip())
-            if not self.config.quiet:
+            if not self.quiet:
                 print(f"[{label:<16}] {line.rstrip()}", flush=True)
-
-    def start(self) -> None:
-        for module in MODULES:
-            port = self.config.ports[module]
-            self._start(
-                f"{module}-web",
-                module,
-                [
-                    PYTHON, "-m", "gunicorn", "config.wsgi:application",
-                    "--bind", f"127.0.0.1:{port}",
-                    "--workers", str(self.config.web_workers),
-                    "--access-logfile", "-",
-                ],
-            )  # fmt: skip
-            self._start(f"{module}-worker", module, [PYTHON, "manage.py", "eventbus", "worker"])
-            self._start(f"{module}-consumer", module, [PYTHON, "manage.py", "eventbus", "consume"])
-        self.wait_until_serving()
-
-    def wait_until_serving(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        for module in MODULES:
-            while True:
-                self.check_alive()
-                try:
-                    with urllib.request.urlopen(f"{self.config.url(module)}/api/", timeout=2):
-                        break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(
-                            f"{module} did not start serving in {timeout} s"
-                        ) from None
-                    time.sleep(0.2)
 
     def check_alive(self) -> None:
         for label, process in self.processes.items():
@@ -207,12 +178,57 @@ class SplitDeployment:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
 
+
+class SplitDeployment(Processes):
+    """The six processes of the split deployment, started and stopped together."""
+
+    def __init__(self, config: SplitConfig) -> None:
+        super().__init__(quiet=config.quiet)
+        self.config = config
+
+    def run(self, module: str, *argv: str) -> str:
+        """Run ``python ARGV`` to completion in a service's environment; its stdout."""
+        return run(argv, env=self.config.env(module))
+
+    def manage(self, module: str, *args: str) -> str:
+        return self.run(module, "manage.py", *args)
+
+    def prepare(self) -> None:
+        for module in MODULES:
+            ensure_database(self.config, module)
+            self.manage(module, "migrate", "--no-input", "-v0")
+        self.manage("orders", "load_catalogue")
+
+    def start(self) -> None:
+        for module in MODULES:
+            env = self.config.env(module)
+            web = web_server(self.config.ports[module], self.config.web_workers)
+            self.launch(f"{module}-web", web, env)
+            self.launch(f"{module}-worker", [PYTHON, "manage.py", "eventbus", "worker"], env)
+            self.launch(f"{module}-consumer", [PYTHON, "manage.py", "eventbus", "consume"], env)
+        self.wait_until_serving()
+
+    def wait_until_serving(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        for module in MODULES:
+            while True:
+                self.check_alive()
+                try:
+                    with urllib.request.urlopen(f"{self.config.url(module)}/api/", timeout=2):
+                        break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(
+                            f"{module} did not start serving in {timeout} s"
+                        ) from None
+                    time.sleep(0.2)
+
     def restart(self, label: str, env: dict[str, str] | None = None) -> None:
         """Start a stopped process again with the same command; ``env`` overrides variables
-        of its environment (e.g. EVENTBUS_BROKER_URL pointing at a closed port)."""
+        of its service's environment (e.g. EVENTBUS_BROKER_URL pointing at a closed port)."""
         module = label.split("-", 1)[0]
         args = self.processes[label].args
-        self._start(label, module, list(args), env)  # type: ignore[arg-type]
+        self.launch(label, list(args), {**self.config.env(module), **(env or {})})  # type: ignore[arg-type]
 
     def banner(self) -> str:
         accounts, orders = self.config.url("accounts"), self.config.url("orders")

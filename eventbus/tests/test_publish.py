@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.db import transaction
 from django.utils import timezone
+from pydantic import ValidationError
 
 from eventbus import NotInTransactionError, correlation_scope, publish
 from eventbus.models import Delivery, OutboxMessage
@@ -82,14 +83,22 @@ def test_published_events_fixture_captures_in_order(db, published_events):
     ]
 
 
+def errors(raised: pytest.ExceptionInfo[ValidationError]) -> list[tuple[str, tuple[str, ...]]]:
+    return [(error["type"], error["loc"]) for error in raised.value.errors()]
+
+
 def test_events_are_immutable_and_validated():
     event = ThingHappened(thing_id=1)
-    with pytest.raises(Exception, match="frozen"):
+    with pytest.raises(ValidationError) as frozen:
         event.thing_id = 2  # type: ignore[misc]
-    with pytest.raises(Exception, match="thing_id"):
+    assert errors(frozen) == [("frozen_instance", ("thing_id",))]
+    assert event.thing_id == 1
+    with pytest.raises(ValidationError) as wrong_type:
         ThingHappened(thing_id="not a number")  # type: ignore[arg-type]
-    with pytest.raises(Exception, match="extra"):
+    assert errors(wrong_type) == [("int_parsing", ("thing_id",))]
+    with pytest.raises(ValidationError) as extra:
         ThingHappened(thing_id=1, unexpected=True)  # type: ignore[call-arg]
+    assert errors(extra) == [("extra_forbidden", ("unexpected",))]
 
 
 def test_occurred_at_is_in_utc_and_recent(db):

@@ -1,0 +1,120 @@
+"""The broker as an operator sees it: the bus's names for a deployment's queues and
+exchanges, the messages in a queue, and the connections of a process (rabbitmqctl)."""
+
+import subprocess
+from typing import Any
+
+import kombu
+from django.conf import settings
+from django.test import override_settings
+
+from eventbus.broker.topology import declare_exchange, declare_queue
+from eventbus.broker.topology import queue_name as bus_queue_name
+from tests.support.processes import client_ports
+from tools.split import MODULES, SplitConfig
+
+
+def unreachable(broker: str) -> str | None:
+    """None if RabbitMQ at ``broker`` answers, else why not."""
+    try:
+        with kombu.Connection(broker, connect_timeout=3) as connection:
+            connection.connect()
+    except Exception as exc:  # kombu raises whatever the transport does
+        return f"RabbitMQ at {broker} ({exc})"
+    return None
+
+
+def queue_name(config: SplitConfig, module: str) -> str:
+    """The queue of ``module``'s consumer in the deployment, named by the bus itself."""
+    bus = {**getattr(settings, "EVENTBUS", {}), "QUEUE_PREFIX": config.queue_prefix}
+    with override_settings(EVENTBUS=bus):
+        return bus_queue_name(module)
+
+
+class _Declared:
+    """A stand-in channel that notes the names the bus's topology functions declare."""
+
+    def __init__(self) -> None:
+        self.queues: list[str] = []
+        self.exchanges: list[str] = []
+
+    def queue_declare(self, queue: str, **options: Any) -> None:
+        self.queues.append(queue)
+
+    def exchange_declare(self, exchange: str, *args: Any, **options: Any) -> None:
+        self.exchanges.append(exchange)
+
+    def queue_bind(self, *args: Any, **options: Any) -> None:
+        pass
+
+
+def delete_broker_objects(config: SplitConfig) -> None:
+    """Every queue and exchange the bus declares for the deployment's modules, deleted."""
+    declared = _Declared()
+    declare_exchange(declared, config.exchange)
+    for module in MODULES:
+        declare_queue(declared, config.exchange, queue_name(config, module), bindings=())
+    with kombu.Connection(config.broker) as connection:
+        channel = connection.channel()
+        for queue in declared.queues:
+            channel.queue_delete(queue)
+        for exchange in declared.exchanges:
+            channel.exchange_delete(exchange)
+
+
+def get_all(broker: str, queue: str) -> list[Any]:
+    """Every message now in a queue, taken off it."""
+    messages = []
+    with kombu.Connection(broker) as connection:
+        channel = connection.channel()
+        while (message := channel.basic_get(queue, no_ack=True)) is not None:
+            messages.append(message)
+    return messages
+
+
+def rabbitmqctl(*args: str, timeout: float = 60) -> str:
+    done = subprocess.run(
+        ["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=timeout
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout
+
+
+def rabbitmqctl_unusable() -> str | None:
+    """None if rabbitmqctl can list connections here, else why not."""
+    try:
+        rabbitmqctl("list_connections", "name", timeout=30)
+    except (OSError, RuntimeError, subprocess.TimeoutExpired) as exc:
+        return str(exc)
+    return None
+
+
+def broker_connections(broker: str, pid: int) -> list[str]:
+    """RabbitMQ's ids of the process's connections to ``broker`` (matched by client port)."""
+    ports = client_ports(pid, kombu.Connection(broker).port or 5672)
+    listing = rabbitmqctl("list_connections", "pid", "peer_port")  # "<rabbit@host.1.2.3>\t46268"
+    found = []
+    for line in listing.splitlines():
+        connection, _, port = line.rpartition("\t")
+        if port.strip().isdigit() and int(port) in ports:
+            found.append(connection.strip())
+    return found
+
+
+def close_connections(connections: list[str]) -> None:
+    """Have RabbitMQ close these connections (as a broker restart or a network cut would),
+    and only these: the broker is shared. All at once: rabbitmqctl takes seconds to start."""
+    running = [
+        subprocess.Popen(
+            ["rabbitmqctl", "-q", "close_connection", c, "split test: connection cut"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for c in connections
+    ]
+    for process in running:
+        _, err = process.communicate(timeout=60)
+        if process.returncode != 0:
+            raise RuntimeError(f"rabbitmqctl close_connection failed: {err.strip()}")
