@@ -211,8 +211,9 @@ class SplitDeployment:
         """Start a stopped process again with the same command; ``env`` overrides variables
         of its environment (e.g. EVENTBUS_BROKER_URL pointing at a closed port)."""
         module = label.split("-", 1)[0]
-        args = self.processes[label].args
-        self._start(label, module, list(args), env)  # type: ignore[arg-type]
+        command = self.processes[label].args
+        assert isinstance(command, list)  # _start() passes a list to Popen
+        self._start(label, module, command, env)
 
     def banner(self) -> str:
         accounts, orders = self.config.url("accounts"), self.config.url("orders")
