@@ -26,7 +26,7 @@ run: install ## Migrate SQLite, load demo data, serve on 127.0.0.1:8000
 	$(PY) manage.py load_demo_data
 	$(PY) manage.py runserver 127.0.0.1:8000
 
-test: install boundaries lint contracts ## The whole suite on SQLite (DATABASE_URL=postgres://... for PostgreSQL)
+test: install boundaries lint typecheck contracts ## The whole suite on SQLite (DATABASE_URL=postgres://... for PostgreSQL)
 	$(PY) -m pytest
 
 test-postgres: install ## The suite against DATABASE_URL (PostgreSQL)
@@ -60,7 +60,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-typecheck: install ## mypy: the bus strictly, the rest at the default level (files and flags in pyproject.toml)
+typecheck: install ## mypy: the bus strictly, the rest at the default level (see pyproject.toml)
 	$(VENV)/bin/mypy
 
 format: install

@@ -35,7 +35,7 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ("username", "email", "first_name", "last_name")
     ordering = ("-date_joined",)
     fieldsets = (
-        *DjangoUserAdmin.fieldsets,  # type: ignore[misc]
+        *DjangoUserAdmin.fieldsets,  # type: ignore[misc]  # a tuple; the stubs say Optional
         ("Profile", {"fields": ("profile_version",)}),
     )
     actions = ["deactivate_selected"]

@@ -1,6 +1,7 @@
 """accounts tables: the user, with the order statistics kept from order events."""
 
 from decimal import Decimal
+from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
@@ -27,7 +28,7 @@ class User(AbstractUser):
         default=1, help_text="Grows by one on every profile change."
     )
 
-    objects = AccountUserManager()  # type: ignore[misc]
+    objects: ClassVar[AccountUserManager] = AccountUserManager()
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"

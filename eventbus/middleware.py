@@ -24,7 +24,6 @@ class CorrelationIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         supplied = request.headers.get(HEADER, "")
         with correlation_scope(supplied if _VALID.match(supplied) else None) as correlation_id:
-            request.correlation_id = correlation_id  # type: ignore[attr-defined]
             response = self.get_response(request)
         response[HEADER] = correlation_id
         return response

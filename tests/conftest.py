@@ -18,11 +18,17 @@ def api() -> APIClient:
     return APIClient()
 
 
+class UserClient(APIClient):
+    """An API client with a user's token, and that user's id."""
+
+    user_id: int
+
+
 @pytest.fixture
-def signed_up(api: APIClient) -> Callable[..., APIClient]:
+def signed_up(api: APIClient) -> Callable[..., UserClient]:
     """signed_up("bob") registers bob through the API, logs in, returns a client with his token."""
 
-    def _signed_up(username: str, **headers: Any) -> APIClient:
+    def _signed_up(username: str, **headers: Any) -> UserClient:
         password = f"{username}-correct-horse-battery"
         response = api.post(
             "/api/accounts/register/",
@@ -35,9 +41,9 @@ def signed_up(api: APIClient) -> Callable[..., APIClient]:
             "/api/accounts/login/", {"username": username, "password": password}, format="json"
         )
         assert login.status_code == 200, login.content
-        client = APIClient()
+        client = UserClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {login.json()['access']}")
-        client.user_id = login.json()["user"]["id"]  # type: ignore[attr-defined]
+        client.user_id = login.json()["user"]["id"]
         return client
 
     return _signed_up

@@ -218,9 +218,9 @@ def unknown_in_manage_command(words: list[str]) -> list[str]:
     command, *rest = words
     if command not in get_commands():
         return [command]
-    parser = load_command_class(get_commands()[command], command).create_parser(
-        "manage.py", command
-    )
+    parser: argparse.ArgumentParser = load_command_class(
+        get_commands()[command], command
+    ).create_parser("manage.py", command)
     unknown = []
     for word in rest:
         if word.startswith("-"):

@@ -357,6 +357,7 @@ def test_a_message_delivered_twice_is_applied_once(split):
         timeout=5,
         what="the consumer prints its totals",
     )
+    assert totals is not None
     duplicates = int(totals.split(" duplicates skipped")[0].rsplit(" ", 1)[1])
     assert duplicates == 2, totals
 

@@ -2,8 +2,12 @@
 
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
-from typing import assert_type
+from typing import Any, assert_type
+
+from mypy.main import define_options
+from mypy.options import PER_MODULE_OPTIONS
 
 from eventbus import Event
 from eventbus.testing import event_from_schema
@@ -61,3 +65,32 @@ def test_event_from_schema_returns_the_class_it_is_given() -> None:
     assert type(placed) is OrderPlaced
     assert placed.order_id == 7
     assert by_name == placed
+
+
+def missing_strict_flags(mypy_config: dict[str, Any]) -> dict[str, bool]:
+    """The flags --strict sets that the eventbus override (or the global section, for a
+    flag it sets for every module) leaves unset, with the value strict mode gives them."""
+    _, _, strict = define_options()
+    bus = next(o for o in mypy_config["overrides"] if "eventbus" in o["module"])
+    effective = {**mypy_config, **bus}
+    return {
+        flag: value
+        for flag, value in strict
+        if flag in PER_MODULE_OPTIONS and effective.get(flag) != value
+    }
+
+
+def test_the_bus_is_checked_with_every_flag_of_strict_mode() -> None:
+    """mypy reads `strict = true` only globally, so pyproject.toml lists the per-module flags
+    of --strict for eventbus; when a mypy upgrade adds one, this names it."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
+
+    assert missing_strict_flags(config) == {}
+
+
+def test_the_strict_flags_check_would_catch_a_missing_flag() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
+    bus = next(o for o in config["overrides"] if "eventbus" in o["module"])
+    del bus["implicit_reexport"]
+
+    assert missing_strict_flags(config) == {"implicit_reexport": False}

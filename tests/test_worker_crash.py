@@ -25,6 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import psycopg
@@ -153,7 +154,7 @@ def test_a_worker_killed_at_random_moments_loses_nothing_and_applies_nothing_twi
             assert time.monotonic() < deadline, f"the load did not finish (seed {seed})"
             worker = harness.worker(db, "--batch-size=20", "--poll=0.2", **slow)
             poll(
-                lambda w=worker: harness.registered(db, w),
+                partial(harness.registered, db, worker),
                 timeout=60,
                 what="a worker start",
                 interval=0.05,

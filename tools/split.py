@@ -227,8 +227,9 @@ class SplitDeployment(Processes):
         """Start a stopped process again with the same command; ``env`` overrides variables
         of its service's environment (e.g. EVENTBUS_BROKER_URL pointing at a closed port)."""
         module = label.split("-", 1)[0]
-        args = self.processes[label].args
-        self.launch(label, list(args), {**self.config.env(module), **(env or {})})  # type: ignore[arg-type]
+        command = self.processes[label].args
+        assert isinstance(command, list)  # launch() passes a list to Popen
+        self.launch(label, command, {**self.config.env(module), **(env or {})})
 
     def banner(self) -> str:
         accounts, orders = self.config.url("accounts"), self.config.url("orders")

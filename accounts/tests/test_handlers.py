@@ -1,14 +1,17 @@
 """Order event handlers: OrderRecord upserts that are idempotent and order-independent."""
 
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import transaction
+from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from accounts.handlers import record_order_cancelled, record_order_placed
 from accounts.models import OrderRecord, User
 from accounts.selectors import user_order_stats
-from eventbus import DoNotRetry, publish
+from eventbus import DoNotRetry, Event, publish
 from eventbus.models import Delivery
 from orders.events import OrderCancelled, OrderLinePayload, OrderPlaced
 
@@ -39,9 +42,9 @@ def cancelled(
     )
 
 
-def handle(handler: object, event: object) -> None:
+def handle(handler: Callable[[Any], None], event: Event) -> None:
     with transaction.atomic():
-        handler(event)  # type: ignore[operator]
+        handler(event)
 
 
 def test_order_placed_creates_a_record(alice: User) -> None:
@@ -142,10 +145,10 @@ def test_a_negative_total_is_not_retried(alice: User) -> None:
 
 
 def test_handlers_run_through_the_bus_after_commit(
-    alice: User, django_capture_on_commit_callbacks: object
+    alice: User, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
 ) -> None:
     # when: orders publishes, the commit callbacks run the subscribers inline
-    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+    with django_capture_on_commit_callbacks(execute=True):
         with transaction.atomic():
             publish(placed(11, alice.pk, "12.50"))
         with transaction.atomic():

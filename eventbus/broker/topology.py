@@ -12,6 +12,7 @@ Routing key of an event version: "<event name>.v<version>". The AsyncAPI documen
 consumer and the relay all take their names from here.
 """
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.apps import apps
@@ -70,7 +71,7 @@ def declare_exchange(channel: Any, exchange: str) -> None:
     )
 
 
-def declare_queue(channel: Any, exchange: str, queue: str, bindings: list[str]) -> None:
+def declare_queue(channel: Any, exchange: str, queue: str, bindings: Iterable[str]) -> None:
     """Declare a module's queue, its dead-letter queue and its bindings (idempotent)."""
     channel.queue_declare(queue, durable=True, auto_delete=False)
     channel.queue_declare(dead_letter_queue(queue), durable=True, auto_delete=False)

@@ -75,7 +75,7 @@ def envelope_from_row(row: Sequence[Any], connection: BaseDatabaseWrapper) -> En
     event_id, name, version, occurred, producer, correlation, causation, aggregate, payload = row[
         :9
     ]
-    load_payload = OutboxMessage._meta.get_field("payload").from_db_value  # type: ignore[attr-defined]
+    load_payload, column = _payload_reader()
     return Envelope(
         event_id=event_id,
         name=name,
@@ -84,9 +84,18 @@ def envelope_from_row(row: Sequence[Any], connection: BaseDatabaseWrapper) -> En
         producer=producer,
         correlation_id=correlation,
         causation_id=causation,
-        payload=load_payload(payload, None, connection),
+        payload=load_payload(payload, column, connection),
         aggregate_id=aggregate,
     )
+
+
+@cache
+def _payload_reader() -> tuple[Any, Any]:
+    """The payload field's decoder (Django reads JSON as text on some backends) and the
+    column expression it is given."""
+    field = OutboxMessage._meta.get_field("payload")
+    assert isinstance(field, Field)
+    return field.from_db_value, field.get_col(OutboxMessage._meta.db_table)
 
 
 def row_of(delivery: Delivery) -> DeliveryRow:

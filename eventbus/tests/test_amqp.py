@@ -107,10 +107,6 @@ def test_unreadable_messages_are_dead_lettered_with_the_reason(broker, subscribe
     Consumer(once=True, poll=0.2).run()  # declares the queues
     queue = f"{broker['QUEUE_PREFIX']}eventbus.events"
     good = envelope(5)
-    bad_payload = envelope(6)
-    bad_payload = (
-        Envelope(**{**bad_payload.__dict__, "payload": {"thing_id": "six"}}) if False else None
-    )
 
     with kombu.Connection(BROKER_URL) as connection:
         producer = connection.Producer()

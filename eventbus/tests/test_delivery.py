@@ -85,6 +85,7 @@ def test_failing_handler_is_recorded_and_does_not_stop_the_others(subscribe):
     assert failed.last_error == "ValueError: cannot handle thing"
     assert "raise ValueError" in failed.last_traceback
     # RETRY_BASE_SECONDS is 10 and jitter 0 in these tests.
+    assert failed.next_attempt_at is not None
     assert (
         before + timedelta(seconds=10)
         <= failed.next_attempt_at
@@ -150,6 +151,7 @@ def test_backoff_doubles_with_each_attempt(subscribe):
         start = timezone.now()
         deliver_due()
         delivery.refresh_from_db()
+        assert delivery.next_attempt_at is not None
         delays.append(round((delivery.next_attempt_at - start).total_seconds()))
 
     assert delays == [20, 40, 80]
@@ -213,6 +215,7 @@ def test_events_published_by_a_handler_carry_correlation_and_causation(subscribe
     child = OutboxMessage.objects.get(name="samples.other_thing_happened")
     assert child.causation_id == message.id
     assert child.correlation_id == message.correlation_id
+    assert seen[0] is not None
     assert seen[0].event_id == message.id
 
 

@@ -42,6 +42,12 @@ def two_events(subscribe) -> None:
     OutboxMessage.objects.update(dispatched_at=timezone.now() - timedelta(days=60))
 
 
+def stderr_as(monkeypatch: pytest.MonkeyPatch, stream: io.StringIO) -> io.StringIO:
+    """Make ``stream`` the process's stderr for the test: a pipe, or a Terminal."""
+    monkeypatch.setattr(sys, "stderr", stream)
+    return stream
+
+
 def run(*args: str) -> str:
     out = io.StringIO()
     call_command("eventbus", *args, stdout=out)
@@ -52,38 +58,38 @@ REPLAY = ("replay", "--event", "samples.thing_happened", "--handler", f"{HERE}.n
 
 
 def test_replay_shows_progress_on_a_terminal_only(two_events, monkeypatch):
-    monkeypatch.setattr(sys, "stderr", io.StringIO())  # a pipe
+    pipe = stderr_as(monkeypatch, io.StringIO())
     run(*REPLAY)
-    assert sys.stderr.getvalue() == ""
+    assert pipe.getvalue() == ""
 
-    monkeypatch.setattr(sys, "stderr", Terminal())
+    terminal = stderr_as(monkeypatch, Terminal())
     out = run(*REPLAY)
 
-    assert "replaying:   0%|" in sys.stderr.getvalue()
+    assert "replaying:   0%|" in terminal.getvalue()
     assert "replaying" not in out
 
 
 def test_purge_shows_progress_on_a_terminal_only(two_events, monkeypatch):
     Delivery.objects.filter(status="dead").update(status="discarded")
-    monkeypatch.setattr(sys, "stderr", io.StringIO())  # a pipe
+    pipe = stderr_as(monkeypatch, io.StringIO())
     run("purge", "--older-than", "90d")
-    assert sys.stderr.getvalue() == ""
+    assert pipe.getvalue() == ""
 
-    monkeypatch.setattr(sys, "stderr", Terminal())
+    terminal = stderr_as(monkeypatch, Terminal())
     out = run("purge", "--older-than", "1d")
 
-    assert "purging: 0 messages [" in sys.stderr.getvalue()
+    assert "purging: 0 messages [" in terminal.getvalue()
     assert out.startswith("Deleted 2 outbox messages")
 
 
 def test_retrying_dead_letters_shows_progress_on_a_terminal_only(two_events, monkeypatch):
-    monkeypatch.setattr(sys, "stderr", io.StringIO())  # a pipe
+    pipe = stderr_as(monkeypatch, io.StringIO())
     with pytest.raises(CommandError, match="2 still dead"):
         run("dead-letters", "retry", "--all")
-    assert sys.stderr.getvalue() == ""
+    assert pipe.getvalue() == ""
 
-    monkeypatch.setattr(sys, "stderr", Terminal())
+    terminal = stderr_as(monkeypatch, Terminal())
     with pytest.raises(CommandError, match="2 still dead"):
         run("dead-letters", "retry", "--all")
 
-    assert "retrying:   0%|" in sys.stderr.getvalue()
+    assert "retrying:   0%|" in terminal.getvalue()

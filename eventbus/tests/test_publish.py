@@ -83,7 +83,9 @@ def test_published_events_fixture_captures_in_order(db, published_events):
     ]
 
 
-def errors(raised: pytest.ExceptionInfo[ValidationError]) -> list[tuple[str, tuple[str, ...]]]:
+def errors(
+    raised: pytest.ExceptionInfo[ValidationError],
+) -> list[tuple[str, tuple[int | str, ...]]]:
     return [(error["type"], error["loc"]) for error in raised.value.errors()]
 
 

@@ -91,6 +91,7 @@ def test_stats_reads_everything_in_three_queries(busy, django_assert_num_queries
         f"{HERE}.quiet": (True, 0, 0, 0, 0, 0),
     }
     reader_oldest = snapshot.since(mine["x.reader"].oldest_unsettled_at)
+    assert reader_oldest is not None
     assert timedelta(hours=3, minutes=4) <= reader_oldest < timedelta(hours=3, minutes=5)
     assert mine[f"{HERE}.quiet"].oldest_unsettled_at is None
 

@@ -30,7 +30,7 @@ from eventbus.tests.sample import ThingHappened
 NAME = "samples.thing_happened"
 
 
-def define_v2() -> type[Event]:
+def define_v2() -> Any:
     """v2 renames ``label`` to ``title`` and adds a required ``size``."""
 
     class ThingHappenedV2(Event):
@@ -234,7 +234,7 @@ def test_start_up_check_reports_old_versions_without_upcaster_and_old_subscripti
 
         subscribe(ThingHappened, stale)
 
-        ids = sorted(m.id for m in run_checks(tags=["eventbus"]))
+        ids = sorted(str(m.id) for m in run_checks(tags=["eventbus"]))
 
         assert ids == ["eventbus.E001", "eventbus.E002"]
         register_v1_to_v2()

@@ -109,6 +109,7 @@ def walk_the_journey(accounts_url: str, orders_url: str, username: str) -> Journ
         return me.body if me.body["orders_count"] == len(ORDERS) else None
 
     me = poll(profile_counts_both, timeout=30, what="accounts' profile counts both orders")
+    assert me is not None
     stats = {"orders_count": me["orders_count"], "total_spent": me["total_spent"]}
     assert stats == {"orders_count": 2, "total_spent": {"EUR": "48.10"}}
 
