@@ -2,7 +2,8 @@
 
 import time
 from collections.abc import Callable
-from functools import partial
+from functools import cache, partial
+from typing import TYPE_CHECKING, NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
@@ -16,6 +17,9 @@ from eventbus.ids import uuid7
 from eventbus.signals import announce, event_published
 from eventbus.subscriptions import subscriptions_for
 from eventbus.transports import transport
+
+if TYPE_CHECKING:
+    from eventbus.storage import Store
 
 PublishObserver = Callable[[Envelope, Event], None]
 _observers: list[PublishObserver] = []
@@ -31,12 +35,6 @@ def publish(event: Event, *, using: str = DEFAULT_DB_ALIAS) -> Envelope:
     here. With the amqp transport, or for an externalised event, the row also waits for the
     relay to send it to the broker.
     """
-    # Imported here, not above: they load the models, which need the app registry, and
-    # `from eventbus import Event, publish` must work in an events module before set-up.
-    from eventbus.delivery.inline import dispatch
-    from eventbus.models import OutboxMessage
-    from eventbus.storage import store_for
-
     connection = connections[using]
     if not connection.in_atomic_block:
         raise NotInTransactionError(
@@ -61,21 +59,42 @@ def publish(event: Event, *, using: str = DEFAULT_DB_ALIAS) -> Envelope:
         aggregate_id=event.aggregate_id(),
     )
     started = time.perf_counter()
+    later = _loaded()
     has_subscribers = bool(subscriptions_for(envelope.name))
     inline = bus_settings.DELIVERY == "inline"
     relayed = transport().relays(type(event))
-    store_for(using).insert_message(
+    later.store_for(using).insert_message(
         envelope,
         dispatched=not has_subscribers,
         notify=(has_subscribers and not inline) or relayed,
-        broker=OutboxMessage.Broker.PENDING if relayed else OutboxMessage.Broker.NONE,
+        broker=later.pending if relayed else later.local,
     )
     for observer in _observers:
         observer(envelope, event)
     announce(event_published, envelope, using=using, duration=time.perf_counter() - started)
     if has_subscribers and inline:
-        transaction.on_commit(partial(dispatch, envelope, event, using=using), using=using)
+        transaction.on_commit(partial(later.dispatch, envelope, event, using=using), using=using)
     return envelope
+
+
+class _Later(NamedTuple):
+    dispatch: Callable[..., object]
+    store_for: Callable[[str], "Store"]
+    pending: str
+    local: str
+
+
+@cache
+def _loaded() -> _Later:
+    """What publish() needs of the delivery engine, the store and the models. Imported on
+    the first call, not above: the models need the app registry, and `from eventbus import
+    Event, publish` must work in an events module before set-up."""
+    from eventbus.delivery.inline import dispatch
+    from eventbus.models import OutboxMessage
+    from eventbus.storage import store_for
+
+    broker = OutboxMessage.Broker
+    return _Later(dispatch, store_for, broker.PENDING.value, broker.NONE.value)
 
 
 def add_publish_observer(observer: PublishObserver) -> None:

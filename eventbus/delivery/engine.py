@@ -22,6 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -48,6 +49,7 @@ logger = logging.getLogger("eventbus.delivery")
 
 #: Outcome status of a pair with nothing to do.
 SKIPPED = "skipped"
+SUCCEEDED = Delivery.Status.SUCCEEDED.value
 #: The statuses that are retried when due.
 DUE_STATUSES = frozenset({Delivery.Status.FAILED, Delivery.Status.WAITING})
 #: What a forced retry (dead-letter retry, the admin) runs besides: never a success again.
@@ -63,8 +65,7 @@ class Action(StrEnum):
     DEAD_LETTER = "dead-letter"
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What became of one (event, handler) pair: a Delivery.Status value, or "skipped"."""
 
     handler_id: str
@@ -72,8 +73,7 @@ class Outcome:
     error: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Job:
+class Job(NamedTuple):
     """One (event, handler) pair to deliver.
 
     ``event`` is the envelope read as an event, or the exception reading it raised.
@@ -102,8 +102,7 @@ def read(envelope: Envelope) -> Event | Exception:
         return exc
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     action: Action
     subscription: Subscription | None = None
     reason: Exception | None = None  # why it is dead-lettered
@@ -246,14 +245,15 @@ class Session:
         if self.careful:
             # Written at once, so a later event of the aggregate in this pass sees it done.
             self.flush()
-        announce(
-            delivery_succeeded,
-            job.envelope,
-            using=self.using,
-            handler_id=job.handler_id,
-            duration=duration,
-        )
-        return Outcome(job.handler_id, Delivery.Status.SUCCEEDED)
+        if delivery_succeeded.receivers:
+            announce(
+                delivery_succeeded,
+                job.envelope,
+                using=self.using,
+                handler_id=job.handler_id,
+                duration=duration,
+            )
+        return Outcome(job.handler_id, SUCCEEDED)
 
     def fail(
         self,

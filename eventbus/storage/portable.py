@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Field, Q, QuerySet
+from django.db.models import F, Field, Q, QuerySet
 from django.utils import timezone
 
 from eventbus.envelope import Envelope
@@ -47,6 +47,13 @@ SUCCESS_FIELDS = (
 )
 
 DUE = (Delivery.Status.FAILED, Delivery.Status.WAITING)
+
+
+def field_of(model: Any, name: str) -> "Field[Any, Any]":
+    """A concrete field of ``model`` (a column, not a reverse relation)."""
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field)
+    return field
 
 
 def columns(model: Any, names: Sequence[str]) -> str:
@@ -93,30 +100,42 @@ def envelope_from_row(row: Sequence[Any], connection: BaseDatabaseWrapper) -> En
 def _payload_reader() -> tuple[Any, Any]:
     """The payload field's decoder (Django reads JSON as text on some backends) and the
     column expression it is given."""
-    field = OutboxMessage._meta.get_field("payload")
-    assert isinstance(field, Field)
-    return field.from_db_value, field.get_col(OutboxMessage._meta.db_table)
+    field = field_of(OutboxMessage, "payload")
+    return field.from_db_value, field.get_col(OutboxMessage._meta.db_table)  # type: ignore[attr-defined]
 
 
 def row_of(delivery: Delivery) -> DeliveryRow:
     return DeliveryRow(delivery.pk, delivery.handler, delivery.status, delivery.attempts)
 
 
+@cache
 def success_defaults() -> dict[str, Any]:
     """The values a first success writes besides its key and times, from the model."""
-
-    def default(name: str) -> Any:
-        field = Delivery._meta.get_field(name)
-        assert isinstance(field, Field)
-        return field.get_default()
 
     return {
         "status": Delivery.Status.SUCCEEDED.value,
         "attempts": 1,
-        "last_error": default("last_error"),
-        "last_traceback": default("last_traceback"),
+        "last_error": field_of(Delivery, "last_error").get_default(),
+        "last_traceback": field_of(Delivery, "last_traceback").get_default(),
         "next_attempt_at": None,
     }
+
+
+@cache
+def _success_constants() -> list[Any]:
+    defaults = success_defaults()
+    return [defaults[name] for name in SUCCESS_FIELDS[2:7]]
+
+
+@cache
+def _mark_sql(count: int) -> str:
+    """Mark rows dispatched: a plain UPDATE (the ORM's costs ten times more in Python)."""
+    table = OutboxMessage._meta.db_table
+    marks = ", ".join(["%s"] * count)
+    return (
+        f"UPDATE {table} SET {columns(OutboxMessage, ['dispatched_at'])} = %s "
+        f"WHERE {columns(OutboxMessage, ['id'])} IN ({marks})"
+    )
 
 
 @cache
@@ -134,7 +153,7 @@ class PortableStore(Store):
         return connections[self.using]
 
     def _prep(self, model: Any, names: Sequence[str], values: dict[str, Any]) -> list[Any]:
-        connection = self.connection
+        connection = connections[self.using]
         return [
             model._meta.get_field(name).get_db_prep_save(values[name], connection) for name in names
         ]
@@ -262,21 +281,24 @@ class PortableStore(Store):
         dispatched: Collection[uuid.UUID] = (),
         at: datetime,
     ) -> None:
-        if new:
-            values = {**success_defaults(), "created_at": at, "updated_at": at}
-            rows = [
-                self._prep(
-                    Delivery,
-                    SUCCESS_FIELDS,
-                    {**values, "message_id": event_id, "handler": handler},
-                )
-                for event_id, handler in new
-            ]
-            with self.connection.cursor() as cursor:
-                cursor.executemany(_insert_sql(Delivery, SUCCESS_FIELDS), rows)
+        connection = self.connection
+        # Only event ids and the time need the fields' preparation; the defaults are plain
+        # strings, numbers and NULL on every backend.
+        when = field_of(Delivery, "created_at").get_db_prep_save(at, connection)
+        prep_id = field_of(OutboxMessage, "id").get_db_prep_save
+        with connection.cursor() as cursor:
+            if new:
+                constant = _success_constants()
+                rows = [[prep_id(i, connection), h, *constant, when, when] for i, h in new]
+                if len(rows) == 1:
+                    cursor.execute(_insert_sql(Delivery, SUCCESS_FIELDS), rows[0])
+                else:
+                    cursor.executemany(_insert_sql(Delivery, SUCCESS_FIELDS), rows)
+            ids = [prep_id(i, connection) for i in dispatched]
+            for start in range(0, len(ids), 500):  # within any database's parameter limit
+                chunk = ids[start : start + 500]
+                cursor.execute(_mark_sql(len(chunk)), [when, *chunk])
         if existing:
-            from django.db.models import F
-
             defaults = success_defaults()
             Delivery.objects.using(self.using).filter(pk__in=list(existing)).update(
                 status=defaults["status"],
@@ -284,10 +306,6 @@ class PortableStore(Store):
                 last_error=defaults["last_error"],
                 next_attempt_at=None,
                 updated_at=at,
-            )
-        if dispatched:
-            OutboxMessage.objects.using(self.using).filter(pk__in=list(dispatched)).update(
-                dispatched_at=at
             )
 
     def record_failed(
