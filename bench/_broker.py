@@ -22,12 +22,10 @@ def private_names(bench: str) -> dict[str, str]:
 def delete(exchange: str, queues: list[str]) -> None:
     import kombu
 
+    from eventbus.broker.topology import delete_topology
+
     with kombu.Connection(BROKER_URL) as connection:
-        channel = connection.channel()
-        for queue in [*queues, f"{exchange}.unrouted"]:
-            channel.queue_delete(queue)
-        channel.exchange_delete(exchange)
-        channel.exchange_delete(f"{exchange}.unrouted")
+        delete_topology(connection.channel(), exchange, queues)
 
 
 def drop_database() -> None:

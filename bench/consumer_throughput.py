@@ -34,7 +34,7 @@ def main() -> None:
     try:
         run(args, names["EXCHANGE"], queue, bare_queue)
     finally:
-        delete(names["EXCHANGE"], [queue, f"{queue}.dead-letter", bare_queue])
+        delete(names["EXCHANGE"], [queue, bare_queue])
         drop_database()
 
 

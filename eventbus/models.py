@@ -7,6 +7,15 @@ from django.db.models import Q
 from eventbus.ids import uuid7
 
 
+class OutboxBroker(models.TextChoices):
+    """Where an outbox row stands with the broker."""
+
+    NONE = "", "local only"
+    PENDING = "pending", "to be relayed to the broker"
+    SENT = "sent", "relayed (confirmed by the broker)"
+    RECEIVED = "received", "received from the broker"
+
+
 class OutboxMessage(models.Model):
     """One published event, written in the publisher's transaction. The source of truth."""
 
@@ -25,11 +34,7 @@ class OutboxMessage(models.Model):
     )
     payload = models.JSONField()
 
-    class Broker(models.TextChoices):
-        NONE = "", "local only"
-        PENDING = "pending", "to be relayed to the broker"
-        SENT = "sent", "relayed (confirmed by the broker)"
-        RECEIVED = "received", "received from the broker"
+    Broker = OutboxBroker
 
     broker = models.CharField(
         max_length=10, choices=Broker.choices, blank=True, default="", db_default=""
@@ -55,7 +60,7 @@ class OutboxMessage(models.Model):
             models.Index(
                 fields=["id"],
                 name="eventbus_outbox_unrelayed",
-                condition=Q(broker="pending"),
+                condition=Q(broker=OutboxBroker.PENDING),
             ),
             models.Index(
                 fields=["aggregate_id", "id"],
@@ -69,15 +74,24 @@ class OutboxMessage(models.Model):
         return f"{self.name} v{self.version} {self.id}"
 
 
+class DeliveryStatus(models.TextChoices):
+    """Where a delivery stands; failed and waiting ones are due again at next_attempt_at."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed", "failed (will retry)"
+    WAITING = "waiting", "waiting for an earlier event of its aggregate"
+    DEAD = "dead", "dead letter"
+    DISCARDED = "discarded"
+
+
+#: The statuses that are tried again when due.
+DUE = [DeliveryStatus.FAILED, DeliveryStatus.WAITING]
+
+
 class Delivery(models.Model):
     """The state of one (event, handler) pair: succeeded once, or on its way there."""
 
-    class Status(models.TextChoices):
-        SUCCEEDED = "succeeded"
-        FAILED = "failed", "failed (will retry)"
-        WAITING = "waiting", "waiting for an earlier event of its aggregate"
-        DEAD = "dead", "dead letter"
-        DISCARDED = "discarded"
+    Status = DeliveryStatus
 
     # No index of its own: the unique (message, handler) constraint starts with it. Every
     # index here is paid on each delivery the worker records.
@@ -99,8 +113,7 @@ class Delivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["message", "handler"], name="eventbus_delivery_once"),
             models.CheckConstraint(
-                condition=Q(status__in=["failed", "waiting"], next_attempt_at__isnull=False)
-                | ~Q(status__in=["failed", "waiting"]),
+                condition=Q(status__in=DUE, next_attempt_at__isnull=False) | ~Q(status__in=DUE),
                 name="eventbus_due_has_next_attempt",
             ),
         ]
@@ -109,14 +122,14 @@ class Delivery(models.Model):
             models.Index(
                 fields=["next_attempt_at"],
                 name="eventbus_delivery_due",
-                condition=Q(status__in=["failed", "waiting"]),
+                condition=Q(status__in=DUE),
             ),
             # What operators look for: a handler's deliveries that did not succeed. Partial,
             # so recording a success (nearly every delivery) does not maintain it.
             models.Index(
                 fields=["handler", "status"],
                 name="eventbus_delivery_unsettled",
-                condition=~Q(status="succeeded"),
+                condition=~Q(status=DeliveryStatus.SUCCEEDED),
             ),
         ]
 

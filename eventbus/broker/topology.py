@@ -77,3 +77,15 @@ def declare_queue(channel: Any, exchange: str, queue: str, bindings: Iterable[st
     channel.queue_declare(dead_letter_queue(queue), durable=True, auto_delete=False)
     for key in bindings:
         channel.queue_bind(queue, exchange, routing_key=key)
+
+
+def delete_topology(channel: Any, exchange: str, queues: Iterable[str]) -> None:
+    """Delete what declare_exchange and declare_queue made for ``exchange`` and ``queues``
+    (a private test or benchmark deployment; never needed in production)."""
+    unrouted = unrouted_exchange(exchange)
+    for queue in [*queues, unrouted]:
+        channel.queue_delete(queue)
+        if queue != unrouted:
+            channel.queue_delete(dead_letter_queue(queue))
+    channel.exchange_delete(exchange)
+    channel.exchange_delete(unrouted)

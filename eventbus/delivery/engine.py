@@ -35,7 +35,7 @@ from eventbus.delivery.ordering import WAIT_RECHECK, blocking_event, waiting_not
 from eventbus.envelope import Envelope
 from eventbus.events import Event
 from eventbus.exceptions import DoNotRetry, UnknownEventError
-from eventbus.models import Delivery
+from eventbus.models import DUE, Delivery
 from eventbus.signals import (
     announce,
     delivery_dead_lettered,
@@ -51,7 +51,7 @@ logger = logging.getLogger("eventbus.delivery")
 SKIPPED = "skipped"
 SUCCEEDED = Delivery.Status.SUCCEEDED.value
 #: The statuses that are retried when due.
-DUE_STATUSES = frozenset({Delivery.Status.FAILED, Delivery.Status.WAITING})
+DUE_STATUSES = frozenset(DUE)
 #: What a forced retry (dead-letter retry, the admin) runs besides: never a success again.
 FORCED_STATUSES = DUE_STATUSES | {Delivery.Status.DEAD, Delivery.Status.DISCARDED}
 #: What replay with ``again`` runs: everything, successes included.
@@ -151,7 +151,7 @@ def deliver(job: Job, session: "Session") -> Outcome:
 def max_attempts(sub: Subscription | None) -> int:
     if sub is not None and sub.max_attempts is not None:
         return sub.max_attempts
-    return int(bus_settings.MAX_ATTEMPTS)
+    return bus_settings.MAX_ATTEMPTS
 
 
 def describe(exc: BaseException) -> tuple[str, str]:

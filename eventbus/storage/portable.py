@@ -16,7 +16,7 @@ from django.db.models import F, Field, Q, QuerySet
 from django.utils import timezone
 
 from eventbus.envelope import Envelope
-from eventbus.models import Delivery, DeliveryAttempt, OutboxMessage
+from eventbus.models import DUE, Delivery, DeliveryAttempt, OutboxMessage
 from eventbus.storage.base import Claimed, DeliveryKey, DeliveryRow, Failure, Store
 
 #: The outbox fields an envelope is read from, in the order raw reads select them.
@@ -45,8 +45,6 @@ SUCCESS_FIELDS = (
     "created_at",
     "updated_at",
 )
-
-DUE = (Delivery.Status.FAILED, Delivery.Status.WAITING)
 
 
 def field_of(model: Any, name: str) -> "Field[Any, Any]":
@@ -132,9 +130,10 @@ def _mark_sql(count: int) -> str:
     """Mark rows dispatched: a plain UPDATE (the ORM's costs ten times more in Python)."""
     table = OutboxMessage._meta.db_table
     marks = ", ".join(["%s"] * count)
+    dispatched_at = columns(OutboxMessage, ["dispatched_at"])
     return (
-        f"UPDATE {table} SET {columns(OutboxMessage, ['dispatched_at'])} = %s "
-        f"WHERE {columns(OutboxMessage, ['id'])} IN ({marks})"
+        f"UPDATE {table} SET {dispatched_at} = %s "
+        f"WHERE {columns(OutboxMessage, ['id'])} IN ({marks}) AND {dispatched_at} IS NULL"
     )
 
 
@@ -223,9 +222,7 @@ class PortableStore(Store):
         return Claimed(envelopes, self.deliveries_of([e.event_id for e in envelopes]))
 
     def mark_dispatched(self, event_ids: Collection[uuid.UUID], *, at: datetime) -> None:
-        OutboxMessage.objects.using(self.using).filter(
-            pk__in=list(event_ids), dispatched_at__isnull=True
-        ).update(dispatched_at=at)
+        self.record_succeeded(dispatched=event_ids, at=at)
 
     def claim_relay(self, *, limit: int) -> list[Envelope]:
         pending = OutboxMessage.objects.using(self.using).filter(

@@ -34,6 +34,8 @@ from eventbus.storage.portable import (
 NOTIFY_CHANNEL = "eventbus"
 
 _RELAX = "SELECT set_config('synchronous_commit', 'off', true)"
+#: The outbox's primary key column (the event id).
+_ID = columns(OutboxMessage, ["id"])
 
 
 def array_literal(values: Collection[uuid.UUID] | Collection[str]) -> str:
@@ -74,7 +76,7 @@ def _insert_received_sql() -> str:
     arrays = ", ".join(f"%s::{types.get(name, 'text')}[]" for name in fields)
     return (
         f"INSERT INTO {table} ({columns(OutboxMessage, fields)}) SELECT * FROM unnest({arrays}) "
-        "ON CONFLICT (id) DO NOTHING RETURNING id"
+        f"ON CONFLICT ({_ID}) DO NOTHING RETURNING {_ID}"
     )
 
 
@@ -86,7 +88,7 @@ def _claim_sql(*, limited: bool, before: bool, among: bool) -> str:
     if before:
         conditions.append(f"{OutboxMessage._meta.get_field('occurred_at').column} <= %s")
     if among:
-        conditions.append("id = ANY(%s::uuid[])")
+        conditions.append(f"{_ID} = ANY(%s::uuid[])")
     message_id = Delivery._meta.get_field("message").column
     handler = Delivery._meta.get_field("handler").column
     # One index probe per claimed row for its delivered handlers: an EXISTS over the
@@ -94,10 +96,10 @@ def _claim_sql(*, limited: bool, before: bool, among: bool) -> str:
     return (
         f"WITH _async AS ({_RELAX}), "
         f"_claimed AS (SELECT {columns(OutboxMessage, ENVELOPE_FIELDS)} FROM {outbox} "
-        f"WHERE {' AND '.join(conditions)} ORDER BY id{' LIMIT %s' if limited else ''} "
+        f"WHERE {' AND '.join(conditions)} ORDER BY {_ID}{' LIMIT %s' if limited else ''} "
         "FOR UPDATE SKIP LOCKED) "
         f"SELECT _claimed.*, ARRAY(SELECT {handler} FROM {delivery} d "
-        f"WHERE d.{message_id} = _claimed.id) FROM _claimed, _async ORDER BY _claimed.id"
+        f"WHERE d.{message_id} = _claimed.{_ID}) FROM _claimed, _async ORDER BY _claimed.{_ID}"
     )
 
 
@@ -113,7 +115,7 @@ def _claim_relay_sql() -> str:
     return (
         f"WITH _async AS ({_RELAX}) SELECT {columns(OutboxMessage, ENVELOPE_FIELDS)} "
         f"FROM {table}, _async WHERE {OutboxMessage._meta.get_field('broker').column} = %s "
-        f"ORDER BY id LIMIT %s FOR UPDATE OF {table} SKIP LOCKED"
+        f"ORDER BY {_ID} LIMIT %s FOR UPDATE OF {table} SKIP LOCKED"
     )
 
 
@@ -127,7 +129,8 @@ def _success_sql(*, dispatch: bool) -> str:
     if dispatch:
         dispatched_at = OutboxMessage._meta.get_field("dispatched_at").column
         ctes.append(
-            f"_dispatched AS (UPDATE {outbox} SET {dispatched_at} = %s WHERE id = ANY(%s::uuid[]))"
+            f"_dispatched AS (UPDATE {outbox} SET {dispatched_at} = %s "
+            f"WHERE {_ID} = ANY(%s::uuid[]) AND {dispatched_at} IS NULL)"
         )
     marks = ", ".join(["%s"] * (len(SUCCESS_FIELDS) - 2))
     return (
@@ -213,7 +216,7 @@ class PostgresStore(PortableStore):
             cursor.execute(
                 f"UPDATE {OutboxMessage._meta.db_table} SET "
                 f"{columns(OutboxMessage, ['broker'])} = %s, "
-                f"{columns(OutboxMessage, ['relayed_at'])} = %s WHERE id = ANY(%s::uuid[])",
+                f"{columns(OutboxMessage, ['relayed_at'])} = %s WHERE {_ID} = ANY(%s::uuid[])",
                 [OutboxMessage.Broker.SENT.value, at, array_literal(event_ids)],
             )
 

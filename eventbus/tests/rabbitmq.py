@@ -8,6 +8,8 @@ import kombu
 import pytest
 from django.test import override_settings
 
+from eventbus.broker.topology import delete_topology, queue_name
+
 BROKER_URL = os.environ.get("EVENTBUS_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 
 
@@ -36,14 +38,10 @@ def broker() -> Iterator[dict[str, str]]:
             **names,
         }
     ):
+        queue = queue_name("eventbus")  # the bus's own tests subscribe in module eventbus
         yield names
     with kombu.Connection(BROKER_URL) as connection:
-        channel = connection.channel()
-        for queue in ("eventbus.events", "eventbus.events.dead-letter"):
-            channel.queue_delete(f"{names['QUEUE_PREFIX']}{queue}")
-        channel.queue_delete(f"{names['EXCHANGE']}.unrouted")
-        channel.exchange_delete(names["EXCHANGE"])
-        channel.exchange_delete(f"{names['EXCHANGE']}.unrouted")
+        delete_topology(connection.channel(), names["EXCHANGE"], [queue])
 
 
 def get_all(queue: str) -> list:

@@ -8,7 +8,7 @@ import kombu
 from django.conf import settings
 from django.test import override_settings
 
-from eventbus.broker.topology import declare_exchange, declare_queue
+from eventbus.broker.topology import delete_topology
 from eventbus.broker.topology import queue_name as bus_queue_name
 from tests.support.processes import client_ports
 from tools.split import MODULES, SplitConfig
@@ -31,35 +31,11 @@ def queue_name(config: SplitConfig, module: str) -> str:
         return bus_queue_name(module)
 
 
-class _Declared:
-    """A stand-in channel that notes the names the bus's topology functions declare."""
-
-    def __init__(self) -> None:
-        self.queues: list[str] = []
-        self.exchanges: list[str] = []
-
-    def queue_declare(self, queue: str, **options: Any) -> None:
-        self.queues.append(queue)
-
-    def exchange_declare(self, exchange: str, *args: Any, **options: Any) -> None:
-        self.exchanges.append(exchange)
-
-    def queue_bind(self, *args: Any, **options: Any) -> None:
-        pass
-
-
 def delete_broker_objects(config: SplitConfig) -> None:
     """Every queue and exchange the bus declares for the deployment's modules, deleted."""
-    declared = _Declared()
-    declare_exchange(declared, config.exchange)
-    for module in MODULES:
-        declare_queue(declared, config.exchange, queue_name(config, module), bindings=())
+    queues = [queue_name(config, module) for module in MODULES]
     with kombu.Connection(config.broker) as connection:
-        channel = connection.channel()
-        for queue in declared.queues:
-            channel.queue_delete(queue)
-        for exchange in declared.exchanges:
-            channel.exchange_delete(exchange)
+        delete_topology(connection.channel(), config.exchange, queues)
 
 
 def get_all(broker: str, queue: str) -> list[Any]:
