@@ -71,7 +71,8 @@ def publish(event: Event, *, using: str = DEFAULT_DB_ALIAS) -> Envelope:
     )
     for observer in _observers:
         observer(envelope, event)
-    announce(event_published, envelope, using=using, duration=time.perf_counter() - started)
+    if event_published.receivers:
+        announce(event_published, envelope, using=using, duration=time.perf_counter() - started)
     if has_subscribers and inline:
         transaction.on_commit(partial(later.dispatch, envelope, event, using=using), using=using)
     return envelope

@@ -5,8 +5,10 @@ were connected. Sending the signal delivers the event: each receiver hands its h
 delivery engine, which runs it in its own transaction and never raises into ``send``.
 """
 
-from collections.abc import Callable, Iterable, Iterator, MutableSet
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from blinker import ANY, NamedSignal
@@ -22,36 +24,27 @@ if TYPE_CHECKING:
     from eventbus.delivery.engine import Outcome
 
 
-class _OrderedSet(MutableSet[Any]):
-    """A set that keeps insertion order, so a signal calls its receivers in the order they
-    were connected (blinker's own sets leave the order undefined)."""
-
-    def __init__(self, items: Iterable[Any] = ()) -> None:
-        self._items = dict.fromkeys(items)
-
-    def __contains__(self, item: object) -> bool:
-        return item in self._items
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._items)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def add(self, value: Any) -> None:
-        self._items[value] = None
-
-    def discard(self, value: Any) -> None:
-        self._items.pop(value, None)
-
-    def copy(self) -> "_OrderedSet":
-        return _OrderedSet(self._items)
-
-
 class EventSignal(NamedSignal):
-    """The signal of one event name; receivers are called in connection order."""
+    """The signal of one event name. ``send`` calls every receiver, in the order they were
+    connected (blinker's own order is undefined), whatever sender they were connected for:
+    the signal belongs to one event, and its sender is always that event's name."""
 
-    set_class = _OrderedSet  # type: ignore[assignment]
+    def send(
+        self, sender: Any | None = None, /, *, _async_wrapper: Any = None, **kwargs: Any
+    ) -> list[tuple[Callable[..., Any], Any]]:
+        """Call each receiver with ``sender`` and ``kwargs``; [(receiver, its result)].
+
+        Leaner than blinker's: no per-sender lookup and no check of each receiver for a
+        coroutine function, which together cost a tenth of an inline delivery's Python time
+        (an event's receivers are subscriptions, which are synchronous)."""
+        if self.is_muted:
+            return []
+        results = []
+        for held in list(self.receivers.values()):
+            receiver = held() if isinstance(held, weakref.ref) else held
+            if receiver is not None:
+                results.append((receiver, receiver(sender, **kwargs)))
+        return results
 
 
 _signals: dict[str, EventSignal] = {}
@@ -88,9 +81,16 @@ class Subscription:
     def __call__(self, sender: str, **kwargs: Any) -> "Outcome":
         """The blinker receiver: deliver through the engine (see eventbus.delivery.inline).
         Never raises: a failure is recorded and returned as the outcome."""
-        from eventbus.delivery.inline import receive
+        return _inline_receive()(self, **kwargs)
 
-        return receive(self, **kwargs)
+
+@cache
+def _inline_receive() -> Callable[..., "Outcome"]:
+    """The engine's receiver, imported on first use: the engine needs the models, and this
+    module is imported before the app registry is ready."""
+    from eventbus.delivery.inline import receive
+
+    return receive
 
 
 def subscriber[E: Event](

@@ -194,8 +194,9 @@ class Session:
     with its success written at once (``careful``), or with none and its success buffered
     (optimistic: a failure raises HandlerFailed and the caller rolls everything back);
     ``flush()`` writes what is buffered in one statement, with the outbox rows the caller
-    marks dispatched. Failures and waits are written at once. ``settled`` holds events delivered earlier in the transaction, so
-    ordered handlers need not wait for them.
+    marks dispatched. Failures and waits are written at once. ``settled`` holds the events
+    delivered earlier in the transaction, so ordered handlers need not wait for them;
+    ``held`` the aggregates whose later events must wait (an earlier one failed or waits).
     """
 
     store: Store
@@ -356,13 +357,14 @@ class OwnTransactionSession(Session):
             self.store.record_succeeded(
                 existing=[job.row.id], dispatched=dispatched, at=timezone.now()
             )
-        announce(
-            delivery_succeeded,
-            job.envelope,
-            using=self.using,
-            handler_id=job.handler_id,
-            duration=duration,
-        )
+        if delivery_succeeded.receivers:
+            announce(
+                delivery_succeeded,
+                job.envelope,
+                using=self.using,
+                handler_id=job.handler_id,
+                duration=duration,
+            )
 
     def fail(
         self,

@@ -120,6 +120,15 @@ def success_defaults() -> dict[str, Any]:
 
 
 @cache
+def _success_preparers() -> tuple[Any, Any]:
+    """How a time and an event id are prepared for the database, by their fields."""
+    return (
+        field_of(Delivery, "created_at").get_db_prep_save,
+        field_of(OutboxMessage, "id").get_db_prep_save,
+    )
+
+
+@cache
 def _success_constants() -> list[Any]:
     defaults = success_defaults()
     return [defaults[name] for name in SUCCESS_FIELDS[2:7]]
@@ -281,8 +290,8 @@ class PortableStore(Store):
         connection = self.connection
         # Only event ids and the time need the fields' preparation; the defaults are plain
         # strings, numbers and NULL on every backend.
-        when = field_of(Delivery, "created_at").get_db_prep_save(at, connection)
-        prep_id = field_of(OutboxMessage, "id").get_db_prep_save
+        prep_time, prep_id = _success_preparers()
+        when = prep_time(at, connection)
         with connection.cursor() as cursor:
             if new:
                 constant = _success_constants()
