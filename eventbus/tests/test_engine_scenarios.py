@@ -7,7 +7,7 @@ ran it: the delivery (status, attempts), its failed attempts, and the outbox row
 dispatched mark. Runs on SQLite in `make test` and on PostgreSQL in `make test-postgres`.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -96,7 +96,13 @@ def first_replay(event: Any) -> None:
     OutboxMessage.objects.filter(pk=envelope.event_id).update(dispatched_at=timezone.now())
 
 
-_sent: dict[int, Envelope] = {}
+_sent: dict[int, Envelope] = {}  # by id(event): emptied after each test (ids are reused)
+
+
+@pytest.fixture(autouse=True)
+def forget_sent_messages() -> Iterator[None]:
+    yield
+    _sent.clear()
 
 
 def first_consumer(event: Any) -> None:
