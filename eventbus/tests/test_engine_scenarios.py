@@ -96,7 +96,9 @@ def first_replay(event: Any) -> None:
     OutboxMessage.objects.filter(pk=envelope.event_id).update(dispatched_at=timezone.now())
 
 
-_sent: dict[int, Envelope] = {}  # by id(event): emptied after each test (ids are reused)
+# The message each event object was sent as, by id(event); the object is kept beside it, so
+# its id is not reused by a later object while the test runs. Emptied after each test.
+_sent: dict[int, tuple[Any, Envelope]] = {}
 
 
 @pytest.fixture(autouse=True)
@@ -108,18 +110,21 @@ def forget_sent_messages() -> Iterator[None]:
 def first_consumer(event: Any) -> None:
     # The event arrives from another service through the broker: stored and delivered here.
     # The same event object arrives as the same message (a redelivery).
-    envelope = _sent.setdefault(
+    _, envelope = _sent.setdefault(
         id(event),
-        Envelope(
-            uuid7(),
-            event.event_name,
-            event.event_version,
-            timezone.now(),
-            "samples",
-            "corr",
-            None,
-            event.payload(),
-            event.aggregate_id(),
+        (
+            event,
+            Envelope(
+                uuid7(),
+                event.event_name,
+                event.event_version,
+                timezone.now(),
+                "samples",
+                "corr",
+                None,
+                event.payload(),
+                event.aggregate_id(),
+            ),
         ),
     )
     wire = encode(envelope)
