@@ -1,6 +1,6 @@
 """accounts admin: users (deactivation through the service) and the read-only order records."""
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -9,8 +9,11 @@ from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 
+from accounts.exceptions import DeactivationForbidden
 from accounts.models import OrderRecord, User
 from accounts.services.users import user_deactivate, user_register
+
+PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
 
 
 class UserAdminCreationForm(UserCreationForm[User]):
@@ -40,10 +43,19 @@ class UserAdmin(DjangoUserAdmin):
     )
     actions = ["deactivate_selected"]
 
+    def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        """A superuser's row (its password and rights included) is changed by superusers only."""
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
     def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> tuple[str, ...]:
         if obj is None:
             return ()
+        # Only a superuser hands out rights: anyone else granting them could grant their own.
+        rights = () if request.user.is_superuser else PRIVILEGE_FIELDS
         return (
+            *rights,
             "username",
             "email",
             "first_name",
@@ -65,12 +77,19 @@ class UserAdmin(DjangoUserAdmin):
         obj.pk, obj.password, obj.date_joined = user.pk, user.password, user.date_joined
         obj._state.adding, obj._state.db = False, user._state.db
 
-    @admin.action(description="Deactivate selected users")
+    @admin.action(description="Deactivate selected users", permissions=["change"])
     def deactivate_selected(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        """Deactivate each selected active user through the service (each in its own
+        transaction); a user the staff member may not deactivate is reported, not changed."""
+        acting = cast(User, request.user)
         deactivated = 0
         for user in queryset.filter(is_active=True).order_by("pk"):
-            user_deactivate(user=user, reason="staff")
-            deactivated += 1
+            try:
+                user_deactivate(user=user, reason="staff", by=acting)
+            except DeactivationForbidden as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                deactivated += 1
         self.message_user(request, f"Deactivated {deactivated} user(s).", messages.SUCCESS)
 
 

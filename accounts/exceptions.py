@@ -46,3 +46,15 @@ class LoginThrottled(AccountsError):
         """DRF's wording for a throttled request, which the login API has always sent."""
         unit = "second" if self.retry_after_seconds == 1 else "seconds"
         return f"{TOO_MANY_FAILURES} Expected available in {self.retry_after_seconds} {unit}."
+
+
+class DeactivationForbidden(AccountsError):
+    """The acting user may not deactivate this user (only a superuser deactivates one)."""
+
+    status_code = 403
+
+    def __init__(self, *, username: str) -> None:
+        super().__init__(
+            f"Only a superuser can deactivate the superuser {username!r}; ask a superuser to do it."
+        )
+        self.username = username

@@ -15,6 +15,7 @@ from django.db.models import Value
 from django.db.models.functions import Lower
 
 from accounts.events import UserDeactivated, UserProfileUpdated, UserRegistered
+from accounts.exceptions import DeactivationForbidden
 from accounts.models import User
 from eventbus import publish
 
@@ -110,12 +111,14 @@ def user_update_profile(
     return current
 
 
-def user_deactivate(*, user: User, reason: DeactivationReason) -> User:
+def user_deactivate(*, user: User, reason: DeactivationReason, by: User | None = None) -> User:
     """Deactivate the user (no more logins or tokens) and publish ``accounts.user_deactivated``.
 
-    Idempotent: an already inactive user is returned unchanged and nothing is published.
-    Raises ValueError for a reason other than "self_service" or "staff". Runs in one
-    transaction with the user row locked.
+    ``by`` is the user who does it (a staff member in the admin); None means the user
+    themself. Only a superuser can deactivate a superuser: otherwise raises
+    DeactivationForbidden and writes nothing. Idempotent: an already inactive user is
+    returned unchanged and nothing is published. Raises ValueError for a reason other than
+    "self_service" or "staff". Runs in one transaction with the user row locked.
     """
     if reason not in DEACTIVATION_REASONS:
         raise ValueError(
@@ -123,6 +126,8 @@ def user_deactivate(*, user: User, reason: DeactivationReason) -> User:
         )
     with transaction.atomic():
         current = User.objects.select_for_update().get(pk=user.pk)
+        if current.is_superuser and by is not None and not by.is_superuser:
+            raise DeactivationForbidden(username=current.username)
         if not current.is_active:
             return current
         current.is_active = False

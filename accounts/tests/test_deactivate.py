@@ -4,6 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.events import UserDeactivated
+from accounts.exceptions import DeactivationForbidden
 from accounts.models import User
 from accounts.services import user_deactivate
 from accounts.tests.conftest import PASSWORD
@@ -93,3 +94,25 @@ def test_deactivate_rejects_an_unknown_reason(alice: User) -> None:
         user_deactivate(user=alice, reason="bored")  # type: ignore[arg-type]
     alice.refresh_from_db()
     assert alice.is_active is True
+
+
+def test_only_a_superuser_can_deactivate_a_superuser(
+    alice: User, published_events: PublishedEvents
+) -> None:
+    # given a superuser and a staff member who is not one
+    root = User.objects.create_superuser(username="root", email="r@example.com", password=PASSWORD)
+    published_events.clear()
+
+    # when alice (not a superuser) deactivates root
+    with pytest.raises(DeactivationForbidden) as refused:
+        user_deactivate(user=root, reason="staff", by=alice)
+
+    # then it is refused with the reason, and nothing is written or published
+    assert str(refused.value) == (
+        "Only a superuser can deactivate the superuser 'root'; ask a superuser to do it."
+    )
+    assert refused.value.status_code == 403
+    root.refresh_from_db()
+    assert root.is_active
+    assert len(published_events) == 0
+    assert not OutboxMessage.objects.filter(name="accounts.user_deactivated").exists()
