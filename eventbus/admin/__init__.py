@@ -5,6 +5,7 @@ import json
 from typing import ClassVar
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_permission_codename
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import URLPattern
@@ -26,6 +27,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        """May this user act on the rows (retry, discard)? The model's own change permission
+        (``<app>.change_<model>``) says so, although the rows stay read-only in the forms."""
+        opts = self.opts
+        codename = get_permission_codename("change", opts)
+        return bool(request.user.has_perm(f"{opts.app_label}.{codename}"))
 
 
 class DeliveryInline(admin.TabularInline):  # type: ignore[type-arg]  # see ReadOnlyAdmin
@@ -142,7 +150,7 @@ class DeliveryAdminBase(ReadOnlyAdmin):
     def traceback(self, obj: Delivery) -> str:
         return format_html("<pre>{}</pre>", obj.last_traceback)
 
-    @admin.action(description="Retry the selected deliveries now")
+    @admin.action(description="Retry the selected deliveries now", permissions=["operate"])
     def retry_now(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         outcomes = [
             r.outcome for r in dead_letters.retry_deliveries(queryset.values_list("pk", flat=True))
@@ -172,7 +180,10 @@ class DeadLetterAdmin(DeliveryAdminBase):
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    @admin.action(description="Discard the selected dead letters (kept on record, never retried)")
+    @admin.action(
+        description="Discard the selected dead letters (kept on record, never retried)",
+        permissions=["operate"],
+    )
     def discard(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         count = dead_letters.discard_dead_letters(queryset.values_list("pk", flat=True))
         self.message_user(request, f"Discarded {count} dead letter(s).", messages.SUCCESS)

@@ -2,6 +2,7 @@
 failed attempts shown, waiting deliveries filtered."""
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
@@ -171,3 +172,86 @@ def test_waiting_deliveries_have_their_own_filter_and_say_what_they_wait_for(
     body = page.content.decode()
     assert "waiting for an earlier event of its aggregate" in body  # the filter's choice
     assert "waits for earlier event 0192 of aggregate &#x27;1&#x27;" in body
+
+
+def staff_client(client, django_user_model, *codenames: str):
+    """The test client logged in as a staff member holding only the given eventbus rights."""
+    staff = django_user_model.objects.create_user(
+        username="viewer", email="viewer@example.com", password="a-long-pass-2026", is_staff=True
+    )
+    staff.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="eventbus", codename__in=codenames)
+    )
+    client.force_login(staff)
+    return client
+
+
+def delivery_rows() -> list[tuple[object, ...]]:
+    return list(
+        Delivery.objects.order_by("pk").values_list("pk", "status", "attempts", "updated_at")
+    )
+
+
+@pytest.mark.parametrize(
+    ("page", "action"),
+    [("deadletter", "retry_now"), ("deadletter", "discard"), ("delivery", "retry_now")],
+)
+@override_settings(EVENTBUS={"MAX_ATTEMPTS": 1})
+def test_view_only_staff_cannot_retry_or_discard(
+    client, django_user_model, subscribe, page: str, action: str
+):
+    # given a dead letter whose handler would now succeed, and a view-only staff member
+    calls = []
+    fail = {"now": True}
+
+    def fragile(event: ThingHappened) -> None:
+        calls.append(event.thing_id)
+        if fail["now"]:
+            raise RuntimeError("down")
+        with transaction.atomic():
+            publish(OtherThingHappened(thing_id=event.thing_id))
+
+    subscribe(ThingHappened, fragile)
+    publish_under("corr-view-only", 1)
+    fail["now"] = False
+    viewer = staff_client(client, django_user_model, "view_delivery", "view_deadletter")
+    before, messages_before = delivery_rows(), OutboxMessage.objects.count()
+
+    # when they open the list and post the action anyway
+    listing = viewer.get(f"/admin/eventbus/{page}/")
+    response = viewer.post(
+        f"/admin/eventbus/{page}/",
+        {"action": action, "_selected_action": [before[0][0]]},
+        follow=True,
+    )
+
+    # then the action is not offered and nothing ran or was written
+    assert listing.status_code == 200
+    assert f'value="{action}"' not in listing.content.decode()
+    assert response.status_code == 200
+    assert "Retried 1" not in response.content.decode()
+    assert "Discarded 1" not in response.content.decode()
+    assert calls == [1]  # only the first, failed attempt
+    assert delivery_rows() == before
+    assert OutboxMessage.objects.count() == messages_before
+
+
+@override_settings(EVENTBUS={"MAX_ATTEMPTS": 1})
+def test_staff_with_the_change_permission_may_discard(client, django_user_model, subscribe):
+    def broken(event: ThingHappened) -> None:
+        raise RuntimeError("bad")
+
+    subscribe(ThingHappened, broken)
+    publish_under("corr-operator", 1)
+    dead = Delivery.objects.get()
+    operator = staff_client(client, django_user_model, "view_deadletter", "change_deadletter")
+
+    response = operator.post(
+        "/admin/eventbus/deadletter/",
+        {"action": "discard", "_selected_action": [dead.pk]},
+        follow=True,
+    )
+
+    assert "Discarded 1 dead letter(s)." in response.content.decode()
+    dead.refresh_from_db()
+    assert dead.status == "discarded"

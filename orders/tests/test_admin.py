@@ -3,9 +3,11 @@
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.test import Client
 
+from eventbus.models import OutboxMessage
 from orders.events import OrderCancelled, OrderStatusChanged
 from orders.models import Customer, Order, Product
 from orders.services import OrderLineIn, order_place
@@ -113,3 +115,31 @@ def test_admin_cancel_cancels_open_orders_and_reports_the_others(
         (orders[0].pk, "staff")
     ]
     assert Order.objects.get(pk=orders[0].pk).cancel_reason == "staff"
+
+
+@pytest.mark.parametrize("action", ["mark_paid", "mark_shipped", "cancel"])
+def test_view_only_staff_cannot_move_orders_along(
+    client: Client, django_user_model, orders: list[Order], published_events, action: str
+):
+    # given a staff member who may only view orders
+    viewer = django_user_model.objects.create_user(
+        username="viewer", email="viewer@example.com", password="a-long-pass-2026", is_staff=True
+    )
+    viewer.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="orders", codename="view_order")
+    )
+    client.force_login(viewer)
+    before = list(Order.objects.order_by("pk").values_list("pk", "status", "updated_at"))
+    outbox_before = OutboxMessage.objects.count()
+
+    # when they open the list and post the action anyway
+    listing = client.get(CHANGELIST)
+    result = run_action(client, action, orders)
+
+    # then it is not offered, nothing moved and nothing was published
+    assert listing.status_code == 200
+    assert f'value="{action}"' not in listing.content.decode()
+    assert result == []
+    assert list(Order.objects.order_by("pk").values_list("pk", "status", "updated_at")) == before
+    assert len(published_events) == 0
+    assert OutboxMessage.objects.count() == outbox_before
