@@ -65,6 +65,18 @@ class CustomerInactive(OrdersError):
         self.customer_id = customer_id
 
 
+class CustomerDeactivated(OrdersError):
+    """The customer's account is deactivated; orders answers none of its requests."""
+
+    status_code = 403
+
+    def __init__(self, customer_id: int) -> None:
+        super().__init__(
+            f"Customer {customer_id} is deactivated; its orders can no longer be read or changed."
+        )
+        self.customer_id = customer_id
+
+
 class OrderNotFound(OrdersError):
     """No such order (or not one of the given customer's)."""
 

@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from orders.exceptions import OrderNotFound
+from orders.exceptions import CustomerDeactivated, OrderNotFound
 from orders.models import Customer, Order, Product
 
 
@@ -35,3 +35,12 @@ def order_get_for_customer(*, order_id: int, customer_id: int) -> Order:
 def customer_get(*, customer_id: int) -> Customer | None:
     """The replica of the customer, or None when no account event has arrived yet."""
     return Customer.objects.filter(pk=customer_id).first()
+
+
+def customer_require_not_deactivated(*, customer_id: int) -> None:
+    """Raise CustomerDeactivated when orders' replica says the customer is deactivated.
+
+    A customer orders has no replica of yet passes: its registration may still be on its way.
+    """
+    if Customer.objects.filter(pk=customer_id, is_active=False).exists():
+        raise CustomerDeactivated(customer_id)

@@ -102,6 +102,29 @@ def test_deactivation_cancels_open_orders_and_zeroes_the_stats(signed_up):
     assert refused.status_code == 403
 
 
+def test_once_deactivation_reaches_orders_every_orders_endpoint_is_403(signed_up):
+    bob = signed_up("bob")
+    order = place(bob, ("MUG-001", 1)).json()
+    assert bob.get("/api/orders/").status_code == 200
+
+    assert bob.post("/api/accounts/me/deactivate/").status_code == 200
+
+    # bob's access token is still valid, but orders' replica says deactivated
+    assert Customer.objects.get(customer_id=bob.user_id).is_active is False
+    answers = [
+        bob.get("/api/orders/"),
+        bob.get(f"/api/orders/{order['id']}/"),
+        place(bob, ("MUG-001", 1)),
+        bob.post(f"/api/orders/{order['id']}/cancel/"),
+    ]
+    assert [a.status_code for a in answers] == [403] * 4
+    assert answers[0].json() == {
+        "detail": f"Customer {bob.user_id} is deactivated; "
+        "its orders can no longer be read or changed."
+    }
+    assert OutboxMessage.objects.filter(name="orders.order_placed").count() == 1
+
+
 def test_ordering_before_the_replica_arrives_is_409_then_works(signed_up, api):
     with override_settings(EVENTBUS={"DELIVERY": "worker"}):
         carol = signed_up("carol")  # the registration is committed but not yet delivered

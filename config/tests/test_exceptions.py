@@ -11,9 +11,15 @@ from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
-from accounts.exceptions import AccountsError, InvalidCredentials, LoginThrottled
+from accounts.exceptions import (
+    AccountsError,
+    DeactivationForbidden,
+    InvalidCredentials,
+    LoginThrottled,
+)
 from config.exceptions import DOMAIN_ERRORS, api_exception_handler
 from orders.exceptions import (
+    CustomerDeactivated,
     CustomerInactive,
     CustomerNotReplicated,
     InvalidOrderTransition,
@@ -106,6 +112,22 @@ DOMAIN_CASES = [
         {"detail": "Customer 7 is deactivated and can no longer place orders."},
         {},
         id="CustomerInactive",
+    ),
+    pytest.param(
+        CustomerDeactivated(7),
+        403,
+        {"detail": "Customer 7 is deactivated; its orders can no longer be read or changed."},
+        {},
+        id="CustomerDeactivated",
+    ),
+    pytest.param(
+        DeactivationForbidden(username="root"),
+        403,
+        {
+            "detail": "Only a superuser can deactivate the superuser 'root'; ask a superuser to do it."
+        },
+        {},
+        id="DeactivationForbidden",
     ),
     pytest.param(
         OrderNotFound(7),

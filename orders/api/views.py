@@ -1,9 +1,12 @@
 """Views of the orders API: authenticate, validate, call one service or selector, serialise.
 
-Orders views authenticate with a stateless JWT (no database lookup of the user: the
-account lives in another module, possibly another service) or the browsable API's
-session, and read nothing of the user but its id. Service errors propagate: each declares
-its status code (orders.exceptions), which config.exceptions renders.
+Customer views authenticate with a stateless JWT only (no database lookup of the user: the
+account lives in another module, possibly another service) and read nothing of the user
+but its id. A session is never a customer: the session user of the admin is another kind
+of user (in split mode, orders' own staff), whose id would name someone else's orders.
+A customer whose replica says deactivated gets 403 on every request. Service errors
+propagate: each declares its status code (orders.exceptions), which config.exceptions
+renders.
 """
 
 from typing import Any
@@ -11,9 +14,8 @@ from typing import Any
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.generics import ListAPIView
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -32,7 +34,7 @@ from orders.models import CancelReason, Order
 
 
 def caller_customer_id(request: Request) -> int:
-    """The authenticated caller's id (``user_id`` claim or session user pk), as an int."""
+    """The authenticated caller's id (the token's ``user_id`` claim), as an int."""
     try:
         customer_id = int(request.user.pk or 0)
     except (TypeError, ValueError):
@@ -44,15 +46,24 @@ def caller_customer_id(request: Request) -> int:
     return customer_id
 
 
-class CustomerAPIView(APIView):
-    """Base of the customer-facing views: a stateless token or the browsable API's session."""
+class NotDeactivated(BasePermission):
+    """The caller is not a customer that orders knows to be deactivated."""
 
-    authentication_classes = [JWTStatelessUserAuthentication, SessionAuthentication]
-    permission_classes = [IsAuthenticated]
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        selectors.customer_require_not_deactivated(customer_id=caller_customer_id(request))
+        return True
+
+
+class CustomerAPIView(APIView):
+    """Base of the customer-facing views: a stateless bearer token, never a session."""
+
+    authentication_classes = [JWTStatelessUserAuthentication]
+    permission_classes = [IsAuthenticated, NotDeactivated]
 
 
 ORDER_ID = OpenApiParameter("order_id", int, OpenApiParameter.PATH, description="The order's id.")
 ERRORS_401 = OpenApiResponse(ErrorSerializer, description="No or invalid credentials.")
+ERRORS_403 = OpenApiResponse(ErrorSerializer, description="The customer is deactivated.")
 ERRORS_404 = OpenApiResponse(ErrorSerializer, description="Not one of the caller's orders.")
 
 
@@ -85,7 +96,7 @@ class OrderListCreateView(CustomerAPIView, ListAPIView):
 
     @extend_schema(
         summary="List my orders",
-        responses={200: OrderSerializer(many=True), 401: ERRORS_401},
+        responses={200: OrderSerializer(many=True), 401: ERRORS_401, 403: ERRORS_403},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
@@ -104,7 +115,7 @@ class OrderListCreateView(CustomerAPIView, ListAPIView):
                 )
             ),
             401: ERRORS_401,
-            403: OpenApiResponse(ErrorSerializer, description="The customer is deactivated."),
+            403: ERRORS_403,
             409: OpenApiResponse(
                 ErrorSerializer,
                 description=(
@@ -135,7 +146,7 @@ class OrderDetailView(CustomerAPIView):
     @extend_schema(
         summary="Show one of my orders",
         parameters=[ORDER_ID],
-        responses={200: OrderSerializer, 401: ERRORS_401, 404: ERRORS_404},
+        responses={200: OrderSerializer, 401: ERRORS_401, 403: ERRORS_403, 404: ERRORS_404},
     )
     def get(self, request: Request, order_id: int) -> Response:
         order = selectors.order_get_for_customer(
@@ -155,6 +166,7 @@ class OrderCancelView(CustomerAPIView):
         responses={
             200: OrderSerializer,
             401: ERRORS_401,
+            403: ERRORS_403,
             404: ERRORS_404,
             409: OpenApiResponse(
                 ErrorSerializer, description="The order is shipped or already cancelled."

@@ -309,7 +309,7 @@ def test_place_order_for_deactivated_customer_is_403(
     # then it is forbidden, and nothing was written
     assert response.status_code == 403
     assert response.json() == {
-        "detail": "Customer 4242 is deactivated and can no longer place orders."
+        "detail": "Customer 4242 is deactivated; its orders can no longer be read or changed."
     }
     assert_nothing_written()
     assert len(published_events) == 0

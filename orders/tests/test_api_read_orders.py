@@ -6,8 +6,9 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from eventbus.models import OutboxMessage
 from orders.models import Customer, Order, Product
-from orders.services import OrderLineIn, order_place
+from orders.services import OrderLineIn, customer_deactivate, order_place
 from orders.tests.helpers import CUSTOMER_ID, OTHER_CUSTOMER_ID
 
 pytestmark = pytest.mark.django_db
@@ -140,18 +141,81 @@ def test_token_with_a_user_id_that_is_not_a_positive_integer_is_401(
     }
 
 
-def test_browsable_api_works_with_a_session_login(client, admin_user, products: dict[str, Product]):
-    # given a staff member logged in with a session (the browsable API's way in)
+def test_a_session_user_is_never_a_customer(client, admin_user, products: dict[str, Product]):
+    # given a staff member logged in with a session, and the customer with the same id
     client.force_login(admin_user)
     Customer.objects.create(customer_id=admin_user.pk, username="admin")
     order = place(admin_user.pk)
 
-    # when the pages are rendered as HTML
+    # when the session lists, reads and cancels that customer's orders
+    listed = client.get("/api/orders/")
+    shown = client.get(f"/api/orders/{order.pk}/")
+    cancelled = client.post(f"/api/orders/{order.pk}/cancel/")
+    placed = client.post(
+        "/api/orders/",
+        {"lines": [{"sku": "PEN-1", "quantity": 1}]},
+        content_type="application/json",
+    )
+
+    # then each is refused as unauthenticated: only a bearer token names a customer
+    assert [r.status_code for r in (listed, shown, cancelled, placed)] == [401] * 4
+    assert listed.json() == {"detail": "Authentication credentials were not provided."}
+    assert listed["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert Order.objects.get(pk=order.pk).status == "placed"
+    assert Order.objects.count() == 1
+
+
+def test_browsable_api_renders_for_a_token_client(
+    client_4242: APIClient, customer: Customer, products: dict[str, Product]
+):
+    # given an order of customer 4242
+    order = place(CUSTOMER_ID)
+
+    # when the pages are rendered as HTML with the bearer token
     pages = [
-        client.get(url, HTTP_ACCEPT="text/html")
+        client_4242.get(url, HTTP_ACCEPT="text/html")
         for url in ["/api/orders/", f"/api/orders/{order.pk}/", "/api/orders/products/"]
     ]
 
     # then they render, with the order-placing form on the list
     assert [p.status_code for p in pages] == [200, 200, 200]
     assert "&quot;lines&quot;" in pages[0].content.decode()
+
+
+def test_a_deactivated_customer_gets_403_on_every_endpoint(
+    client_4242: APIClient, customer: Customer, products: dict[str, Product], published_events
+):
+    # given an order of 4242, then its deactivation reaching orders
+    order = place(CUSTOMER_ID)
+    customer_deactivate(customer_id=CUSTOMER_ID)
+    published_events.clear()
+    outbox_before = OutboxMessage.objects.count()
+
+    # when it lists, reads, places and cancels with its still-valid token
+    responses = [
+        client_4242.get("/api/orders/"),
+        client_4242.get(f"/api/orders/{order.pk}/"),
+        client_4242.post(
+            "/api/orders/", {"lines": [{"sku": "PEN-1", "quantity": 1}]}, format="json"
+        ),
+        client_4242.post(f"/api/orders/{order.pk}/cancel/"),
+    ]
+
+    # then every answer is 403 with the reason, and nothing was written
+    deactivated = {
+        "detail": "Customer 4242 is deactivated; its orders can no longer be read or changed."
+    }
+    assert [(r.status_code, r.json()) for r in responses] == [(403, deactivated)] * 4
+    assert Order.objects.count() == 1
+    assert len(published_events) == 0
+    assert OutboxMessage.objects.count() == outbox_before
+
+
+def test_a_customer_without_a_replica_yet_can_read(client_4242: APIClient, db: None):
+    # given no account event for 4242 has reached orders
+    # when it lists its orders
+    response = client_4242.get("/api/orders/")
+
+    # then it is not refused: its registration may still be on its way
+    assert response.status_code == 200
+    assert response.json()["count"] == 0

@@ -28,6 +28,6 @@ def test_orders_schema_generates_without_warnings():
     ]
     create = schema["paths"]["/api/orders/"]["post"]
     assert sorted(create["responses"]) == ["201", "400", "401", "403", "409"]
-    assert create["security"] == [{"jwtStatelessAuth": []}, {"cookieAuth": []}]
+    assert create["security"] == [{"jwtStatelessAuth": []}]  # a bearer token, never a session
     order_id = schema["paths"]["/api/orders/{order_id}/"]["get"]["parameters"][0]
     assert order_id["schema"] == {"type": "integer"}
