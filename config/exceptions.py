@@ -7,6 +7,8 @@ This handler reads those and nothing else, so no view maps a domain error by han
 
 from typing import Any, Protocol
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -28,6 +30,16 @@ class DomainError(Protocol):
     def detail(self) -> str | dict[str, Any]: ...
 
 
+class RequestTooLarge(exceptions.APIException):
+    """A body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``: Django refuses to read it; this says so."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The request body is larger than {limit} bytes; send a smaller one.")
+
+
 class DomainErrorResponse(exceptions.APIException):
     """A domain error in the form DRF's handler renders: status, body, ``Retry-After``
     (from ``wait``) and ``WWW-Authenticate`` (from ``auth_header``)."""
@@ -40,10 +52,13 @@ class DomainErrorResponse(exceptions.APIException):
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """Render a domain error as it declares and a model-level ValidationError as a 400 with
-    its messages; defer everything else to DRF (None, hence a 500, for unexpected errors)."""
+    """Render a domain error as it declares, a model-level ValidationError as a 400 with its
+    messages and a body too large to read as a 413; defer everything else to DRF (None,
+    hence a 500, for unexpected errors)."""
     if isinstance(exc, DOMAIN_ERRORS):
         exc = domain_error_response(exc, context)
+    elif isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
     elif isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         exc = exceptions.ValidationError(detail=detail)

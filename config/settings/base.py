@@ -104,6 +104,9 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 LOGIN_URL = "/api/auth/login/"
 
+# The largest request body read into memory (Django's forms and the API's JSON parser).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024)
+
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
@@ -112,6 +115,12 @@ CACHES = {
 }
 
 REST_FRAMEWORK = {
+    # JSON nested at most 32 levels (deeper is a 400, never a 500); forms as DRF's.
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework_simplejwt.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
