@@ -7,6 +7,7 @@ body's size is Django's ``DATA_UPLOAD_MAX_MEMORY_SIZE``, answered 413 by
 ``config.exceptions``.)
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 from rest_framework.exceptions import ParseError
@@ -23,7 +24,7 @@ class DepthLimitedJSONParser(JSONParser):
         self,
         stream: Any,
         media_type: str | None = None,
-        parser_context: dict[str, Any] | None = None,
+        parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
         try:
             data = super().parse(stream, media_type, parser_context)

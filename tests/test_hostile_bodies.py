@@ -2,6 +2,7 @@
 understands, through the project's JSON parser, and nothing is written."""
 
 import json
+from typing import Any
 
 import pytest
 from django.test import override_settings
@@ -34,7 +35,7 @@ def assert_nothing_written() -> None:
     assert OutboxMessage.objects.count() == 0
 
 
-def post(client: APIClient, url: str, body: str | bytes) -> tuple[int, object]:
+def post(client: APIClient, url: str, body: str | bytes) -> tuple[int, Any]:
     response = client.post(url, body, content_type="application/json")
     return response.status_code, response.json()
 
