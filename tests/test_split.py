@@ -231,7 +231,7 @@ def test_orders_verifies_accounts_tokens_with_the_public_key_and_has_no_users(sp
     refused = http("GET", f"{orders_url}/api/orders/", token=forged)
     assert refused.status == 401, refused
     assert http("GET", f"{accounts_url}/api/accounts/me/", token=forged).status == 401
-    hs256 = jwt.encode(claims, "split-dev-only-orders-secret-key-not-for-production", "HS256")
+    hs256 = jwt.encode(claims, split.config.secret_keys["orders"], "HS256")  # its own key
     assert http("GET", f"{orders_url}/api/orders/", token=hs256).status == 401
     assert claims["user_id"] == str(user_id)
 

@@ -9,6 +9,7 @@ SplitDeployment directly, with their own ports, database names and queue prefix.
 
 import argparse
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -38,6 +39,20 @@ class SplitConfig:
     fresh: bool = False
     quiet: bool = False
 
+    # A fresh secret key per service and run: the settings refuse to start without one.
+    secret_keys: dict[str, str] = field(
+        default_factory=lambda: {module: secrets.token_urlsafe(50) for module in MODULES}
+    )
+
+    def web_security_env(self, module: str) -> dict[str, str]:
+        """The service's secret key, and plain HTTP on 127.0.0.1 (no TLS redirect or
+        HTTPS-only cookies, which the production defaults turn on)."""
+        return {
+            "DJANGO_SECRET_KEY": self.secret_keys[module],
+            "DJANGO_SECURE_SSL_REDIRECT": "false",
+            "DJANGO_SECURE_COOKIES": "false",
+        }
+
     def url(self, module: str) -> str:
         return f"http://127.0.0.1:{self.ports[module]}"
 
@@ -51,7 +66,7 @@ class SplitConfig:
             "DJANGO_SETTINGS_MODULE": f"config.settings.{module}_service",
             "DATABASE_URL": f"{self.postgres}/{self.database_name(module)}",
             "DB_CONN_MAX_AGE": "60",
-            "DJANGO_SECRET_KEY": f"split-dev-only-{module}-secret-key-not-for-production",
+            **self.web_security_env(module),
             "EVENTBUS_BROKER_URL": self.broker,
             "EVENTBUS_EXCHANGE": self.exchange,
             "EVENTBUS_QUEUE_PREFIX": self.queue_prefix,

@@ -9,8 +9,12 @@ from config.env import env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-insecure-secret-key-change-me-in-production")
+# For development only: production-like settings refuse it (config/settings/hardening.py).
+DEVELOPMENT_SECRET_KEY = "dev-insecure-secret-key-change-me-in-production"
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 DEBUG = False
+# load_demo_data creates users with well-known passwords: dev and test allow it.
+DEMO_DATA_ALLOWED = False
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 
 INSTALLED_APPS = [

@@ -3,3 +3,4 @@
 from .base import *  # noqa: F403
 
 DEBUG = True
+DEMO_DATA_ALLOWED = True

@@ -6,12 +6,15 @@ the token's user id. Its admin has its own staff users (django.contrib.auth's Us
 
 from .base import *  # noqa: F403
 from .base import EVENTBUS, SIMPLE_JWT
+from .hardening import *  # noqa: F403
+from .hardening import secret_key
 from .service import service_settings
 
 _service = service_settings("orders", SIMPLE_JWT)
 INSTALLED_APPS = _service["INSTALLED_APPS"]
 ROOT_URLCONF = _service["ROOT_URLCONF"]
 DEBUG = _service["DEBUG"]
+SECRET_KEY = secret_key(debug=DEBUG)
 ALLOWED_HOSTS = _service["ALLOWED_HOSTS"]
 SIMPLE_JWT = _service["SIMPLE_JWT"]
 AUTH_USER_MODEL = "auth.User"

@@ -2,12 +2,14 @@
 
 Goes through each module's services, so the customer reaches orders the way every user
 does: accounts publishes user_registered and orders builds its replica from it. Safe to
-run again: what exists already is left as it is.
+run again: what exists already is left as it is. Its passwords are public, so it refuses
+to run unless the settings allow demo data (``DEMO_DATA_ALLOWED``: dev and test only).
 """
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
 from accounts import services as accounts_services
 from accounts.models import User
@@ -25,6 +27,12 @@ class Command(BaseCommand):
         parser.add_argument("--quiet", action="store_true", help="print nothing on success")
 
     def handle(self, *args: Any, quiet: bool = False, **options: Any) -> None:
+        if not settings.DEMO_DATA_ALLOWED:
+            raise CommandError(
+                "load_demo_data creates users with published passwords, so it refuses to run "
+                "under these settings (DEMO_DATA_ALLOWED is off, as in production). "
+                "Use config.settings.dev for a demo."
+            )
         catalogue_load_demo()
 
         username, email, password = STAFF
