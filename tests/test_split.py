@@ -28,7 +28,12 @@ from eventbus.broker.topology import binding_key, dead_letter_queue
 from tests.support import databases, rabbitmq
 from tests.support.databases import Database, poll
 from tests.support.http import http
-from tests.support.journey import journey_summary, register, walk_the_journey
+from tests.support.journey import (
+    journey_summary,
+    place_when_known,
+    register,
+    walk_the_journey,
+)
 from tests.support.processes import closed_port, free_ports, monolith_server
 from tests.support.rabbitmq import (
     broker_connections,
@@ -39,6 +44,7 @@ from tests.support.rabbitmq import (
     rabbitmqctl_unusable,
 )
 from tests.support.register_users import register_many
+from tests.support.session import Session
 from tools.split import MODULES, SplitConfig, SplitDeployment, running
 
 pytestmark = pytest.mark.split
@@ -234,6 +240,40 @@ def test_orders_verifies_accounts_tokens_with_the_public_key_and_has_no_users(sp
     hs256 = jwt.encode(claims, split.config.secret_keys["orders"], "HS256")  # its own key
     assert http("GET", f"{orders_url}/api/orders/", token=hs256).status == 401
     assert claims["user_id"] == str(user_id)
+
+
+def test_an_orders_admin_session_is_never_treated_as_a_customer(split):
+    # given a customer with an order, and an orders-admin staff user with the same id
+    accounts_url, orders_url = urls(split)
+    _, orders = service_databases(split)
+    user_id, token = register(accounts_url, unique_prefix("victim"))
+    placed, _ = place_when_known(orders_url, token, [("MUG-001", 1)])
+    assert placed.status == 201, placed
+    order_id = placed.body["id"]
+    staff, password = f"opsadmin{user_id}", "orders-admin-pass-2026"
+    split.manage(
+        "orders",
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import User; "
+        f"User.objects.create_superuser(id={user_id}, username={staff!r}, "
+        f"email='ops@example.com', password={password!r})",
+    )
+    session = Session(orders_url)
+    session.admin_login(staff, password)
+    admin_page, final = session.request("GET", "/admin/orders/order/")
+    assert (admin_page.status, final) == (200, f"{orders_url}/admin/orders/order/")
+
+    # when the admin's session lists and cancels through the customer API
+    listed, _ = session.request("GET", "/api/orders/")
+    shown, _ = session.request("GET", f"/api/orders/{order_id}/")
+    cancelled, _ = session.request("POST", f"/api/orders/{order_id}/cancel/", {}, csrf=True)
+
+    # then it is no customer: refused, and the customer's order is untouched
+    assert [r.status for r in (listed, shown, cancelled)] == [401, 401, 401], (listed, cancelled)
+    assert listed.body == {"detail": "Authentication credentials were not provided."}
+    assert orders.value("SELECT status FROM orders_order WHERE id = %s", (order_id,)) == "placed"
+    assert http("GET", f"{orders_url}/api/orders/{order_id}/", token=token).status == 200
 
 
 # --- faults ----------------------------------------------------------------------------------
