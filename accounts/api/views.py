@@ -17,6 +17,7 @@ from accounts.api.serializers import (
     ProfileOutputSerializer,
     ProfileUpdateInputSerializer,
     RefreshInputSerializer,
+    RefreshOutputSerializer,
     RegisterInputSerializer,
     UserOutputSerializer,
 )
@@ -104,6 +105,16 @@ class MeDeactivateView(APIView):
         return Response({"detail": DEACTIVATED})
 
 
+@extend_schema(
+    tags=["accounts"],
+    responses={
+        200: RefreshOutputSerializer,
+        400: OpenApiResponse(description="The `refresh` field is missing or not a string."),
+        401: OpenApiResponse(
+            description="The refresh token is invalid or expired, or its user no longer exists."
+        ),
+    },
+)
 class RefreshView(TokenRefreshView):
     """Exchange a refresh token for a new access token."""
 
