@@ -6,6 +6,7 @@ from orders.models import (
     MAX_LINES_PER_ORDER,
     MAX_QUANTITY,
     MIN_QUANTITY,
+    CancelReason,
     Order,
     OrderLine,
     Product,
@@ -62,6 +63,13 @@ class OrderLineSerializer(serializers.ModelSerializer):
 
 class OrderSerializer(serializers.ModelSerializer):
     lines = OrderLineSerializer(many=True, read_only=True)
+    # Declared so the schema allows "", the value of an order that is not cancelled.
+    cancel_reason = serializers.ChoiceField(
+        choices=CancelReason.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Why the order was cancelled; empty while it is not.",
+    )
 
     class Meta:
         model = Order
