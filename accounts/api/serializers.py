@@ -11,10 +11,19 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from accounts.services.users import PASSWORD_MAX_LENGTH
 
 
+class TextField(serializers.CharField):
+    """A CharField that takes only a string: DRF's turns a JSON number into one (`0` -> "0")."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class RegisterInputSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
+    username = TextField(max_length=150)
     email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(
+    password = TextField(
         max_length=PASSWORD_MAX_LENGTH,
         write_only=True,
         trim_whitespace=False,
@@ -74,8 +83,8 @@ class SentEmailField(serializers.EmailField):
 
 class ProfileUpdateInputSerializer(serializers.Serializer):
     email = SentEmailField(max_length=254, required=False)
-    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
-    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    first_name = TextField(max_length=150, required=False, allow_blank=True)
+    last_name = TextField(max_length=150, required=False, allow_blank=True)
 
 
 class RefreshOutputSerializer(serializers.Serializer):

@@ -179,6 +179,8 @@ def test_patch_that_changes_nothing_publishes_nothing(
         ({"email": "nope"}, {"email": ["Enter a valid email address."]}),
         ({"email": ""}, {"email": ["This field may not be blank."]}),
         ({"email": None}, {"email": ["This field may not be null."]}),
+        ({"last_name": 0}, {"last_name": ["Not a valid string."]}),
+        ({"first_name": 1.5}, {"first_name": ["Not a valid string."]}),
         (
             {"first_name": "x" * 151},
             {"first_name": ["Ensure this field has no more than 150 characters."]},
