@@ -9,7 +9,7 @@ ASYNCAPI_TOOL := tools/asyncapi
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test test-postgres test-split install lint typecheck boundaries contracts asyncapi format check-deploy keys split bench clean
+.PHONY: run test test-postgres test-split test-schema install lint typecheck boundaries contracts asyncapi format check-deploy keys split bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -35,6 +35,9 @@ test-postgres: install ## The suite against DATABASE_URL (PostgreSQL)
 
 test-split: install ## Split mode with real processes: journey, faults (PostgreSQL and RabbitMQ at 127.0.0.1)
 	$(PY) -m pytest -p no:cacheprovider -m split tests/test_split.py
+
+test-schema: install ## The API against its OpenAPI schema: schemathesis on the monolith under gunicorn (about a minute)
+	$(PY) -m pytest -p no:cacheprovider -m schema tests/test_schema_contract.py
 
 check-deploy: install ## Production settings pass Django's deploy checks
 	DJANGO_SETTINGS_MODULE=config.settings.production \
