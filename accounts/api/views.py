@@ -2,7 +2,7 @@
 
 from typing import cast
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -39,6 +39,17 @@ class RegisterView(APIView):
         tags=["accounts"],
         request=RegisterInputSerializer,
         responses={201: UserOutputSerializer, 400: OpenApiResponse(description="Invalid input.")},
+        examples=[
+            OpenApiExample(
+                "A new account",
+                value={
+                    "username": "ada",
+                    "email": "ada@example.com",
+                    "password": "correct-horse-battery-staple",
+                },
+                request_only=True,
+            )
+        ],
     )
     def post(self, request: Request) -> Response:
         serializer = RegisterInputSerializer(data=request.data)
@@ -88,6 +99,13 @@ class MeView(APIView):
             200: ProfileOutputSerializer,
             400: OpenApiResponse(description="Invalid input."),
         },
+        examples=[
+            OpenApiExample(
+                "New names",
+                value={"first_name": "Alice", "last_name": "Liddell"},
+                request_only=True,
+            )
+        ],
     )
     def patch(self, request: Request) -> Response:
         serializer = ProfileUpdateInputSerializer(data=request.data)
