@@ -1,5 +1,7 @@
 """Django's error views: JSON ``{"detail": ...}`` under /api/, Django's HTML pages elsewhere."""
 
+import importlib
+
 import pytest
 from django.test import Client
 
@@ -73,3 +75,17 @@ def test_the_rest_of_the_site_keeps_html_error_pages(
     assert response.status_code == status
     assert response["Content-Type"] == "text/html; charset=utf-8"
     assert b"<h1>" in response.content
+
+
+@pytest.mark.parametrize("urlconf", ["config.urls", "config.urls_accounts", "config.urls_orders"])
+def test_every_deployment_answers_api_errors_as_json(urlconf: str) -> None:
+    # given the URLconf of the monolith or of a split-mode service
+    module = importlib.import_module(urlconf)
+
+    # then
+    assert (module.handler400, module.handler403, module.handler404, module.handler500) == (
+        "config.errors.bad_request",
+        "config.errors.permission_denied",
+        "config.errors.page_not_found",
+        "config.errors.server_error",
+    )
