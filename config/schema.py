@@ -71,7 +71,7 @@ class ApiAutoSchema(AutoSchema):
         undocumented_bodies = [
             int(code)
             for code, response in responses.items()
-            if int(code) in DESCRIPTIONS and "content" not in response
+            if code.isdigit() and int(code) in DESCRIPTIONS and "content" not in response
         ]
         for code in dict.fromkeys([*self.error_codes(), *undocumented_bodies]):
             body = VALIDATION_ERROR if code == 400 else ErrorDetailSerializer
