@@ -9,7 +9,7 @@ ASYNCAPI_TOOL := tools/asyncapi
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test test-postgres test-split install lint typecheck boundaries contracts asyncapi format check-deploy keys split bench clean
+.PHONY: run test test-postgres test-split test-schema install lint typecheck boundaries contracts asyncapi format check-deploy keys split bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -47,6 +47,9 @@ check-deploy: install keys ## Every production settings module passes Django's d
 	  JWT_PRIVATE_KEY_PATH=var/keys/jwt-private.pem JWT_PUBLIC_KEY_PATH=var/keys/jwt-public.pem \
 	  $(PY) manage.py check --deploy --fail-level WARNING; \
 	done
+
+test-schema: install ## The API against its OpenAPI schema: schemathesis on the monolith under gunicorn (about a minute)
+	$(PY) -m pytest -p no:cacheprovider -m schema tests/test_schema_contract.py
 
 boundaries: install ## import-linter contracts: the modules' boundaries
 	$(VENV)/bin/lint-imports

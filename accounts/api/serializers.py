@@ -5,15 +5,25 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.fields import empty
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
 from accounts.services.users import PASSWORD_MAX_LENGTH
 
 
+class TextField(serializers.CharField):
+    """A CharField that takes only a string: DRF's turns a JSON number into one (`0` -> "0")."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class RegisterInputSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
+    username = TextField(max_length=150)
     email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(
+    password = TextField(
         max_length=PASSWORD_MAX_LENGTH,
         write_only=True,
         trim_whitespace=False,
@@ -58,10 +68,30 @@ class ProfileOutputSerializer(UserOutputSerializer):
     )
 
 
+class SentEmailField(serializers.EmailField):
+    """An optional email that, once sent, must be valid: blank is refused in a form as in JSON.
+
+    DRF reads a blank optional field of a form (multipart or urlencoded) as not sent, which
+    would let ``email=`` through as a no-op although the schema says it may not be blank.
+    """
+
+    def get_value(self, dictionary: Any) -> Any:
+        if self.field_name in dictionary:
+            return dictionary[self.field_name]
+        return empty
+
+
 class ProfileUpdateInputSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254, required=False)
-    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
-    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    email = SentEmailField(max_length=254, required=False)
+    first_name = TextField(max_length=150, required=False, allow_blank=True)
+    last_name = TextField(max_length=150, required=False, allow_blank=True)
+
+
+class RefreshOutputSerializer(serializers.Serializer):
+    access = serializers.CharField(read_only=True)
+    refresh = serializers.CharField(
+        required=False, help_text="A new refresh token, when refresh tokens rotate."
+    )
 
 
 class DetailOutputSerializer(serializers.Serializer):

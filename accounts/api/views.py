@@ -2,7 +2,7 @@
 
 from typing import cast
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -17,6 +17,7 @@ from accounts.api.serializers import (
     ProfileOutputSerializer,
     ProfileUpdateInputSerializer,
     RefreshInputSerializer,
+    RefreshOutputSerializer,
     RegisterInputSerializer,
     UserOutputSerializer,
 )
@@ -38,6 +39,17 @@ class RegisterView(APIView):
         tags=["accounts"],
         request=RegisterInputSerializer,
         responses={201: UserOutputSerializer, 400: OpenApiResponse(description="Invalid input.")},
+        examples=[
+            OpenApiExample(
+                "A new account",
+                value={
+                    "username": "ada",
+                    "email": "ada@example.com",
+                    "password": "correct-horse-battery-staple",
+                },
+                request_only=True,
+            )
+        ],
     )
     def post(self, request: Request) -> Response:
         serializer = RegisterInputSerializer(data=request.data)
@@ -87,6 +99,13 @@ class MeView(APIView):
             200: ProfileOutputSerializer,
             400: OpenApiResponse(description="Invalid input."),
         },
+        examples=[
+            OpenApiExample(
+                "New names",
+                value={"first_name": "Alice", "last_name": "Liddell"},
+                request_only=True,
+            )
+        ],
     )
     def patch(self, request: Request) -> Response:
         serializer = ProfileUpdateInputSerializer(data=request.data)
@@ -104,6 +123,16 @@ class MeDeactivateView(APIView):
         return Response({"detail": DEACTIVATED})
 
 
+@extend_schema(
+    tags=["accounts"],
+    responses={
+        200: RefreshOutputSerializer,
+        400: OpenApiResponse(description="The `refresh` field is missing or not a string."),
+        401: OpenApiResponse(
+            description="The refresh token is invalid or expired, or its user no longer exists."
+        ),
+    },
+)
 class RefreshView(TokenRefreshView):
     """Exchange a refresh token for a new access token."""
 

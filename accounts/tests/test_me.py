@@ -179,6 +179,8 @@ def test_patch_that_changes_nothing_publishes_nothing(
         ({"email": "nope"}, {"email": ["Enter a valid email address."]}),
         ({"email": ""}, {"email": ["This field may not be blank."]}),
         ({"email": None}, {"email": ["This field may not be null."]}),
+        ({"last_name": 0}, {"last_name": ["Not a valid string."]}),
+        ({"first_name": 1.5}, {"first_name": ["Not a valid string."]}),
         (
             {"first_name": "x" * 151},
             {"first_name": ["Ensure this field has no more than 150 characters."]},
@@ -216,6 +218,50 @@ def test_patch_rejects_bad_input_and_writes_nothing(
     )
     assert published_events.events == []
     assert OutboxMessage.objects.count() == outbox_before
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (
+            b'--b\r\nContent-Disposition: form-data; name="email"\r\n\r\n\r\n--b--\r\n',
+            "multipart/form-data; boundary=b",
+        ),
+        (b"email=&first_name=Al", "application/x-www-form-urlencoded"),
+    ],
+    ids=["multipart", "urlencoded"],
+)
+def test_patch_refuses_a_blank_email_sent_as_a_form_and_writes_nothing(
+    alice_client: APIClient,
+    alice: User,
+    published_events: PublishedEvents,
+    body: bytes,
+    content_type: str,
+) -> None:
+    # given DRF's default reads a blank optional form field as "not sent"
+    outbox_before = OutboxMessage.objects.count()
+
+    # when
+    response = alice_client.patch(URL, body, content_type=content_type)
+
+    # then
+    assert response.status_code == 400
+    assert response.json() == {"email": ["This field may not be blank."]}
+    alice.refresh_from_db()
+    assert (alice.email, alice.first_name, alice.profile_version) == ("alice@example.com", "", 1)
+    assert published_events.events == []
+    assert OutboxMessage.objects.count() == outbox_before
+
+
+def test_patch_as_a_form_without_email_keeps_the_email(alice_client: APIClient) -> None:
+    # when
+    response = alice_client.patch(
+        URL, b"first_name=Al", content_type="application/x-www-form-urlencoded"
+    )
+
+    # then
+    assert response.status_code == 200
+    assert (response.json()["email"], response.json()["first_name"]) == ("alice@example.com", "Al")
 
 
 def test_patch_may_change_the_letter_case_of_own_email(

@@ -39,7 +39,15 @@ def test_accounts_schema_describes_every_endpoint(
         "/api/accounts/me/deactivate/": ["post"],
     }
     login = paths["/api/accounts/login/"]["post"]
-    assert sorted(login["responses"]) == ["200", "400", "401", "429"]
+    assert sorted(login["responses"]) == ["200", "400", "401", "403", "413", "429"]
+    refresh = paths["/api/accounts/token/refresh/"]["post"]
+    assert sorted(refresh["responses"]) == ["200", "400", "401", "413"]
+    assert refresh["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/RefreshOutput"
+    }
+    me = paths["/api/accounts/me/"]
+    assert sorted(me["get"]["responses"]) == ["200", "401", "403"]
+    assert sorted(me["patch"]["responses"]) == ["200", "400", "401", "403", "413"]
     assert login["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/LoginOutput"
     }

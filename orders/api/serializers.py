@@ -1,11 +1,14 @@
 """Request and response shapes of the orders API; no business rules live here."""
 
+from typing import Any
+
 from rest_framework import serializers
 
 from orders.models import (
     MAX_LINES_PER_ORDER,
     MAX_QUANTITY,
     MIN_QUANTITY,
+    CancelReason,
     Order,
     OrderLine,
     Product,
@@ -19,11 +22,29 @@ class ProductSerializer(serializers.ModelSerializer):
         fields = ["sku", "name", "price", "currency"]
 
 
+class TextField(serializers.CharField):
+    """A CharField that takes only a string: DRF's turns a JSON number into one (`0` -> "0")."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class WholeNumberField(serializers.IntegerField):
+    """An IntegerField that takes only a JSON number: DRF's reads the string "5" as 5."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class OrderLineInSerializer(serializers.Serializer):
     """One requested line: a product's SKU and a quantity from 1 to 1000."""
 
-    sku = serializers.CharField(max_length=64)
-    quantity = serializers.IntegerField(
+    sku = TextField(max_length=64)
+    quantity = WholeNumberField(
         min_value=MIN_QUANTITY,
         max_value=MAX_QUANTITY,
         error_messages={
@@ -62,6 +83,13 @@ class OrderLineSerializer(serializers.ModelSerializer):
 
 class OrderSerializer(serializers.ModelSerializer):
     lines = OrderLineSerializer(many=True, read_only=True)
+    # Declared so the schema allows "", the value of an order that is not cancelled.
+    cancel_reason = serializers.ChoiceField(
+        choices=CancelReason.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Why the order was cancelled; empty while it is not.",
+    )
 
     class Meta:
         model = Order

@@ -12,7 +12,12 @@ renders.
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
 from rest_framework import exceptions, serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
@@ -104,6 +109,15 @@ class OrderListCreateView(CustomerAPIView, ListAPIView):
     @extend_schema(
         summary="Place an order",
         request=OrderPlaceSerializer,
+        examples=[
+            OpenApiExample(
+                "Two mugs and a book",
+                value={
+                    "lines": [{"sku": "MUG-001", "quantity": 2}, {"sku": "BOOK-001", "quantity": 1}]
+                },
+                request_only=True,
+            )
+        ],
         responses={
             201: OrderSerializer,
             400: OpenApiResponse(

@@ -146,6 +146,16 @@ def test_place_order_with_maximum_quantity_and_one_hundred_lines(
             id="inactive-sku",
         ),
         pytest.param(
+            [{"sku": 0, "quantity": 1}],
+            {"lines": {"0": {"sku": ["Not a valid string."]}}},
+            id="sku-a-number",
+        ),
+        pytest.param(
+            [{"sku": "BOOK-1", "quantity": "1"}],
+            {"lines": {"0": {"quantity": [MSG_QUANTITY]}}},
+            id="quantity-a-string",
+        ),
+        pytest.param(
             [{"sku": "BOOK-1", "quantity": 0}],
             {"lines": {"0": {"quantity": [MSG_QUANTITY]}}},
             id="quantity-zero",

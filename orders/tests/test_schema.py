@@ -27,7 +27,16 @@ def test_orders_schema_generates_without_warnings():
         "/api/orders/{order_id}/cancel/",
     ]
     create = schema["paths"]["/api/orders/"]["post"]
-    assert sorted(create["responses"]) == ["201", "400", "401", "403", "409"]
+    assert sorted(create["responses"]) == ["201", "400", "401", "403", "409", "413"]
+    list_ = schema["paths"]["/api/orders/"]["get"]
+    assert sorted(list_["responses"]) == ["200", "401", "403", "404"]
+    products = schema["paths"]["/api/orders/products/"]["get"]
+    assert sorted(products["responses"]) == ["200", "404"]
+    cancel_reason = schema["components"]["schemas"]["Order"]["properties"]["cancel_reason"]
+    assert cancel_reason["oneOf"] == [
+        {"$ref": "#/components/schemas/CancelReasonEnum"},
+        {"$ref": "#/components/schemas/BlankEnum"},
+    ]
     assert create["security"] == [{"jwtStatelessAuth": []}]  # a bearer token, never a session
     order_id = schema["paths"]["/api/orders/{order_id}/"]["get"]["parameters"][0]
     assert order_id["schema"] == {"type": "integer"}
