@@ -67,7 +67,7 @@ class LoginView(APIView):
         result = user_login(
             username=serializer.validated_data["username"],
             password=serializer.validated_data["password"],
-            client_ip=request.META.get("REMOTE_ADDR"),
+            request=request,
         )
         return Response(LoginOutputSerializer(result).data)
 

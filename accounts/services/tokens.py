@@ -1,10 +1,13 @@
 """accounts token issuing: a username and password in, a pair of JWTs out, with throttling.
 
-Takes plain values (no HTTP request), so the API, a command or another transport can log a
-user in the same way; the caller says which client address the attempt came from.
+The caller passes the HTTP request the attempt came in (the API view's request, or one a
+command builds): it is handed to ``authenticate()`` only, where django-axes reads the client
+address from it and counts the attempt (see ``config.login_attempts``). The service reads no
+other part of it.
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth import authenticate
 from django.db import transaction
@@ -13,11 +16,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.events import UserLoggedIn
 from accounts.exceptions import InvalidCredentials, LoginThrottled
-from accounts.login_throttle import (
-    login_failure_record,
-    login_failures_clear,
-    login_retry_after,
-)
+from accounts.login_throttle import login_failures_clear, login_retry_after
 from accounts.models import User
 from eventbus import publish
 
@@ -31,22 +30,20 @@ class LoginResult:
     refresh: str
 
 
-def user_login(*, username: str, password: str, client_ip: str | None) -> LoginResult:
+def user_login(*, username: str, password: str, request: Any) -> LoginResult:
     """Check the credentials and return JWTs; publish ``accounts.user_logged_in``.
 
-    ``client_ip`` is the address the attempt came from (None when unknown: then only the
-    username's failures count). Raises LoginThrottled (with the seconds to wait) when the
-    username or the client address has too many recent failures, without checking the
-    password; raises InvalidCredentials, and counts a failure, for a wrong password, an
-    unknown username or an inactive account alike. A success clears the username's
-    failures. The last-login time and the event are written in one transaction.
+    ``request`` is the HTTP request (Django's or DRF's) the attempt came in; axes counts the
+    attempt against the username and against the username with the client address. Raises
+    LoginThrottled (with the seconds to wait) when the username is locked out, without
+    checking the password; raises InvalidCredentials for a wrong password, an unknown
+    username or an inactive account alike. A success clears the username's failures. The
+    last-login time and the event are written in one transaction.
     """
-    retry_after = login_retry_after(username=username, client_ip=client_ip)
-    if retry_after is not None:
-        raise LoginThrottled(retry_after)
-    user = authenticate(username=username, password=password)
+    user = authenticate(request, username=username, password=password)
+    if getattr(request, "axes_locked_out", False):
+        raise LoginThrottled(login_retry_after(username=username))
     if not isinstance(user, User) or not user.is_active:
-        login_failure_record(username=username, client_ip=client_ip)
         raise InvalidCredentials()
     login_failures_clear(username=username)
     with transaction.atomic():
