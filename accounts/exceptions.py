@@ -9,6 +9,7 @@ from typing import Any
 
 INVALID_CREDENTIALS = "Invalid username or password."
 TOO_MANY_FAILURES = "Too many failed login attempts."
+NO_ACTIVE_ACCOUNT = "No active account found for the given token."
 
 
 class AccountsError(Exception):
@@ -46,3 +47,21 @@ class LoginThrottled(AccountsError):
         """DRF's wording for a throttled request, which the login API has always sent."""
         unit = "second" if self.retry_after_seconds == 1 else "seconds"
         return f"{TOO_MANY_FAILURES} Expected available in {self.retry_after_seconds} {unit}."
+
+
+class InvalidRefreshToken(AccountsError):
+    """A refresh token that is malformed, expired, blacklisted (used, logged out, or its
+    user deactivated) or whose user is gone or inactive. Answered as simplejwt answers a bad
+    token, so clients see one shape."""
+
+    status_code = 401
+
+    def __init__(self, message: str, *, code: str | None = "token_not_valid") -> None:
+        super().__init__(message)
+        self.code = code
+
+    @property
+    def detail(self) -> str | dict[str, Any]:
+        if self.code is None:
+            return str(self)
+        return {"detail": str(self), "code": self.code}

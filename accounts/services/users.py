@@ -16,6 +16,7 @@ from django.db.models.functions import Lower
 
 from accounts.events import UserDeactivated, UserProfileUpdated, UserRegistered
 from accounts.models import USERNAME_KEY_MAX_LENGTH, User
+from accounts.services.tokens import refresh_tokens_revoke_all
 from accounts.usernames import username_key
 from eventbus import publish
 
@@ -121,6 +122,8 @@ def user_update_profile(
 def user_deactivate(*, user: User, reason: DeactivationReason) -> User:
     """Deactivate the user (no more logins or tokens) and publish ``accounts.user_deactivated``.
 
+    Every outstanding refresh token of the user is blacklisted in the same transaction; the
+    access tokens already issued expire on their own within ``ACCESS_TOKEN_LIFETIME``.
     Idempotent: an already inactive user is returned unchanged and nothing is published.
     Raises ValueError for a reason other than "self_service" or "staff". Runs in one
     transaction with the user row locked.
@@ -135,6 +138,7 @@ def user_deactivate(*, user: User, reason: DeactivationReason) -> User:
             return current
         current.is_active = False
         current.save(update_fields=["is_active"])
+        refresh_tokens_revoke_all(user=current)
         publish(UserDeactivated(user_id=current.pk, reason=reason))
     return current
 

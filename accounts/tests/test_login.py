@@ -1,4 +1,4 @@
-"""POST /api/accounts/login/ and token/refresh/: JWTs, one vague 401, throttling with 429."""
+"""POST /api/accounts/login/: JWTs, one vague 401, throttling (django-axes) with 429."""
 
 from datetime import timedelta
 from typing import Any
@@ -251,48 +251,3 @@ def test_successful_logins_are_not_counted_as_failures(api_client: APIClient, al
     # then
     assert statuses == [200] * 4
     assert AccessAttempt.objects.count() == 0
-
-
-def test_refresh_token_gives_a_new_access_token(api_client: APIClient, alice: User) -> None:
-    # given
-    refresh = login(api_client, "alice", PASSWORD).json()["refresh"]
-
-    # when
-    response = api_client.post("/api/accounts/token/refresh/", {"refresh": refresh}, format="json")
-
-    # then
-    assert response.status_code == 200
-    assert AccessToken(response.json()["access"])["user_id"] == str(alice.pk)
-
-
-def test_refresh_token_of_a_deactivated_user_is_refused(api_client: APIClient, alice: User) -> None:
-    # given
-    refresh = login(api_client, "alice", PASSWORD).json()["refresh"]
-    user_deactivate(user=alice, reason="staff")
-
-    # when
-    response = api_client.post("/api/accounts/token/refresh/", {"refresh": refresh}, format="json")
-
-    # then
-    assert response.status_code == 401
-    assert response.json() == {"detail": "No active account found for the given token."}
-
-
-def test_refresh_token_of_a_deleted_user_is_refused(api_client: APIClient, alice: User) -> None:
-    # given
-    refresh = login(api_client, "alice", PASSWORD).json()["refresh"]
-    alice.delete()
-
-    # when
-    response = api_client.post("/api/accounts/token/refresh/", {"refresh": refresh}, format="json")
-
-    # then: a 401 like a deactivated account's, never a 500
-    assert response.status_code == 401
-    assert response.json() == {"detail": "No active account found for the given token."}
-
-
-def test_a_malformed_refresh_token_is_refused(api_client: APIClient) -> None:
-    response = api_client.post("/api/accounts/token/refresh/", {"refresh": "nope"}, format="json")
-
-    assert response.status_code == 401
-    assert response.json() == {"detail": "Token is invalid", "code": "token_not_valid"}

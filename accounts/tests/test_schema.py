@@ -35,6 +35,7 @@ def test_accounts_schema_describes_every_endpoint(
         "/api/accounts/register/": ["post"],
         "/api/accounts/login/": ["post"],
         "/api/accounts/token/refresh/": ["post"],
+        "/api/accounts/logout/": ["post"],
         "/api/accounts/me/": ["get", "patch"],
         "/api/accounts/me/deactivate/": ["post"],
     }
@@ -44,6 +45,14 @@ def test_accounts_schema_describes_every_endpoint(
         "$ref": "#/components/schemas/LoginOutput"
     }
     register = paths["/api/accounts/register/"]["post"]
+    assert sorted(register["responses"]) == ["201", "400", "429"]
+    for path in ("/api/accounts/token/refresh/", "/api/accounts/logout/"):
+        assert sorted(paths[path]["post"]["responses"])[1:] == ["400", "401", "429"]
+    refresh = paths["/api/accounts/token/refresh/"]["post"]["responses"]["200"]
+    assert refresh["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/TokenPairOutput"
+    }
+    assert "204" in paths["/api/accounts/logout/"]["post"]["responses"]
     assert register["responses"]["201"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/UserOutput"
     }

@@ -12,6 +12,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-insecure-secret-key-change-me-in-production")
 DEBUG = False
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+# The client address: REMOTE_ADDR, unless TRUSTED_PROXY_COUNT reverse proxies each append the
+# address they saw to X-Forwarded-For; then the address the outermost trusted proxy saw.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -131,6 +134,13 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
+    # Per client (the user, else the address NUM_PROXIES trusted proxies report), for the
+    # views that name the scope (accounts.api.throttles.ScopedClientThrottle).
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
+    "DEFAULT_THROTTLE_RATES": {
+        "register": env_str("THROTTLE_REGISTER_RATE", "30/hour"),
+        "token_refresh": env_str("THROTTLE_TOKEN_REFRESH_RATE", "120/hour"),
+    },
 }
 
 SIMPLE_JWT = {
@@ -139,6 +149,11 @@ SIMPLE_JWT = {
     "ALGORITHM": "HS256",
     "SIGNING_KEY": SECRET_KEY,
     "UPDATE_LAST_LOGIN": False,
+    # Each refresh gives a new refresh token and blacklists the one sent; logout and
+    # deactivation blacklist too (rest_framework_simplejwt.token_blacklist). Access tokens are
+    # checked by signature alone (orders has only the public key), so they stay short-lived.
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -177,9 +192,7 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_HTTP_RESPONSE_CODE = 429  # axes' lockout page (admin, browsable API) answers 429 too
 AXES_DISABLE_ACCESS_LOG = True
 AXES_VERBOSE = False
-# The client address: REMOTE_ADDR, unless TRUSTED_PROXY_COUNT reverse proxies each append the
-# address they saw to X-Forwarded-For; then the address the outermost trusted proxy saw.
-TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# The client address, for axes as for DRF's throttles (see TRUSTED_PROXY_COUNT above).
 AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
 AXES_IPWARE_PROXY_ORDER = "right-most"
 AXES_IPWARE_META_PRECEDENCE_ORDER = (
