@@ -3,16 +3,17 @@ refresh tokens rotated, revoked at logout, and all revoked when the user is deac
 
 The caller passes the HTTP request the attempt came in (the API view's request, or one a
 command builds): it is handed to ``authenticate()`` only, where django-axes reads the client
-address from it and counts the attempt (see ``config.login_attempts``). The service reads no
-other part of it.
+address from it and counts the attempt (see ``config.login_attempts``). The service reads
+back only axes' verdict on it (``axes_locked_out``: refused without testing the password).
 """
 
 from dataclasses import dataclass
-from typing import Any
 
 from django.contrib.auth import authenticate
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
+from rest_framework.request import Request
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -38,7 +39,7 @@ class LoginResult:
     refresh: str
 
 
-def user_login(*, username: str, password: str, request: Any) -> LoginResult:
+def user_login(*, username: str, password: str, request: HttpRequest | Request) -> LoginResult:
     """Check the credentials and return JWTs; publish ``accounts.user_logged_in``.
 
     ``request`` is the HTTP request (Django's or DRF's) the attempt came in; axes counts the
@@ -48,6 +49,8 @@ def user_login(*, username: str, password: str, request: Any) -> LoginResult:
     username or an inactive account alike. A success clears the username's failures. The
     last-login time and the event are written in one transaction.
     """
+    # DRF's Request stands in for Django's, as DRF's own authentication passes it; axes then
+    # marks the lockout on it, so axes' middleware leaves this API's own 429 as it is.
     user = authenticate(request, username=username, password=password)
     if getattr(request, "axes_locked_out", False):
         raise LoginThrottled(login_retry_after(username=username))

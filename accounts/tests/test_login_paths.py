@@ -97,3 +97,14 @@ def test_without_trusted_proxies_forwarded_headers_are_ignored(root: User) -> No
 
     # then
     assert list(AccessAttempt.objects.values_list("ip_address", flat=True)) == ["10.0.0.2"]
+
+
+@override_settings(AXES_FAILURE_LIMIT=2)
+@pytest.mark.parametrize("url", [BROWSABLE, ADMIN])
+def test_successful_form_logins_are_not_counted_as_failures(root: User, url: str) -> None:
+    # when: more successful logins than the limit
+    responses = [form_login(url, "root", PASSWORD) for _ in range(3)]
+
+    # then: each signed in (a redirect), and no count is left
+    assert [r.status_code for r in responses] == [302, 302, 302]
+    assert AccessAttempt.objects.count() == 0
