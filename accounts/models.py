@@ -1,9 +1,11 @@
 """accounts tables: the user, with the order statistics kept from order events."""
 
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -11,6 +13,7 @@ from django.db.models.functions import Lower
 from accounts.usernames import username_key
 
 USERNAME_KEY_MAX_LENGTH = 150
+USERNAME_TAKEN = "A user with that username already exists."
 
 
 class AccountUserManager(UserManager["User"]):
@@ -51,7 +54,7 @@ class User(AbstractUser):
             models.UniqueConstraint(
                 fields=["username_key"],
                 name="accounts_user_username_key_unique",
-                violation_error_message="A user with that username already exists.",
+                violation_error_message=USERNAME_TAKEN,
             ),
             models.UniqueConstraint(
                 Lower("email"),
@@ -63,6 +66,22 @@ class User(AbstractUser):
                 name="accounts_user_profile_version_positive",
             ),
         ]
+
+    def validate_constraints(self, exclude: Collection[str] | None = None) -> None:
+        """Django's constraint checks, with the username's key checked whenever the username
+        is (a form has no field for the key), its clash reported on the username."""
+        excluded = set(exclude or ())
+        errors: dict[str, list[ValidationError]] = {}
+        try:
+            super().validate_constraints(exclude={*excluded, "username_key"})
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        if "username" not in excluded:
+            others = User.objects.exclude(pk=self.pk) if self.pk else User.objects.all()
+            if others.filter(username_key=username_key(self.username)).exists():
+                errors.setdefault("username", []).append(ValidationError(USERNAME_TAKEN))
+        if errors:
+            raise ValidationError(errors)
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         """Keep ``username_key`` derived from the username, whoever saves (the services,

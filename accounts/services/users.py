@@ -15,13 +15,12 @@ from django.db.models import Value
 from django.db.models.functions import Lower
 
 from accounts.events import UserDeactivated, UserProfileUpdated, UserRegistered
-from accounts.models import USERNAME_KEY_MAX_LENGTH, User
+from accounts.models import USERNAME_KEY_MAX_LENGTH, USERNAME_TAKEN, User
 from accounts.services.tokens import refresh_tokens_revoke_all
 from accounts.usernames import username_key
 from eventbus import publish
 
 PASSWORD_MAX_LENGTH = 128
-USERNAME_TAKEN = "A user with that username already exists."
 EMAIL_TAKEN = "A user with that email already exists."
 USERNAME_KEY_TOO_LONG = (
     f"Ensure this username has at most {USERNAME_KEY_MAX_LENGTH} characters once normalised "

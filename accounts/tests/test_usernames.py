@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 from django.apps import apps as django_apps
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError
+from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -113,3 +115,41 @@ def test_the_migration_fills_the_key_of_existing_users() -> None:
 
     # then
     assert User.objects.get(pk=user.pk).username_key == "ivan"
+
+
+def test_a_clashing_username_entered_in_the_admin_is_a_form_error_not_a_500() -> None:
+    # given: "strasse" exists, and a superuser in the admin
+    User.objects.create_user(username="strasse", email="a@example.com", password=PASSWORD)
+    root = User.objects.create_superuser(
+        username="root", email="root@example.com", password=PASSWORD
+    )
+    client = Client()
+    client.force_login(root)
+
+    # when: "Straße" is added, which compares equal
+    response = client.post(
+        "/admin/accounts/user/add/",
+        {
+            "username": "Stra\u00dfe",
+            "email": "b@example.com",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
+    )
+
+    # then: the form again, with the reason on the username
+    assert response.status_code == 200
+    assert "A user with that username already exists." in response.content.decode()
+    assert User.objects.count() == 2
+
+
+def test_full_clean_reports_a_key_clash_on_the_username() -> None:
+    # given
+    User.objects.create_user(username="strasse", email="a@example.com", password=PASSWORD)
+
+    # when / then
+    with pytest.raises(ValidationError) as raised:
+        User(username="Stra\u00dfe", email="b@example.com", password="x").full_clean(
+            exclude=["username_key"]
+        )
+    assert raised.value.message_dict["username"] == ["A user with that username already exists."]
