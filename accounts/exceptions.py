@@ -9,6 +9,7 @@ from typing import Any
 
 INVALID_CREDENTIALS = "Invalid username or password."
 TOO_MANY_FAILURES = "Too many failed login attempts."
+NO_ACTIVE_ACCOUNT = "No active account found for the given token."
 
 
 class AccountsError(Exception):
@@ -58,3 +59,21 @@ class DeactivationForbidden(AccountsError):
             f"Only a superuser can deactivate the superuser {username!r}; ask a superuser to do it."
         )
         self.username = username
+
+
+class InvalidRefreshToken(AccountsError):
+    """A refresh token that is malformed, expired, blacklisted (used, logged out, or its
+    user deactivated) or whose user is gone or inactive. Answered as simplejwt answers a bad
+    token, so clients see one shape."""
+
+    status_code = 401
+
+    def __init__(self, message: str, *, code: str | None = "token_not_valid") -> None:
+        super().__init__(message)
+        self.code = code
+
+    @property
+    def detail(self) -> str | dict[str, Any]:
+        if self.code is None:
+            return str(self)
+        return {"detail": str(self), "code": self.code}

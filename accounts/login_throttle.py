@@ -1,69 +1,32 @@
-"""Login throttling: count failed logins per username and per client address in Django's cache.
+"""Login throttling, as django-axes keeps it: how long a locked-out username must wait.
 
-Each key counts failures in a fixed window of ``LOGIN_FAILURE_WINDOW_SECONDS`` that starts at
-its first failure; once a key reaches ``LOGIN_FAILURE_LIMIT`` failures, logins for it are
-refused until the window ends. Usernames are keyed case-insensitively.
+axes counts failed logins in its database tables (shared by every process), per username and
+per username and client address (``AXES_LOCKOUT_PARAMETERS``); ``config.login_attempts``
+makes the count atomic. This module only reads what axes stored.
 """
 
-import hashlib
 import math
-import time
 
-from django.conf import settings
-from django.core.cache import cache
+from axes.helpers import get_cool_off
+from axes.models import AccessAttempt
+from django.db.models import Max
+from django.utils import timezone
 
-KEY_PREFIX = "accounts:login-failures"
-
-
-def _keys(username: str, client_ip: str | None) -> list[str]:
-    keys = [_username_key(username)]
-    if client_ip:
-        keys.append(f"{KEY_PREFIX}:ip:{client_ip}")
-    return keys
+from accounts.usernames import username_key
 
 
-def _username_key(username: str) -> str:
-    # Hashed: usernames can hold characters some cache backends refuse in keys.
-    digest = hashlib.sha256(username.casefold().encode()).hexdigest()
-    return f"{KEY_PREFIX}:user:{digest}"
-
-
-def _limit() -> int:
-    return int(settings.LOGIN_FAILURE_LIMIT)
-
-
-def _window() -> int:
-    return int(settings.LOGIN_FAILURE_WINDOW_SECONDS)
-
-
-def login_retry_after(*, username: str, client_ip: str | None) -> int | None:
-    """Seconds until a login for this username from this address may be tried, or None
-    when it may be tried now (neither the username nor the address is over the limit)."""
-    waits = []
-    now = time.time()
-    for key in _keys(username, client_ip):
-        failures = cache.get(key)
-        if failures is not None and failures >= _limit():
-            until = cache.get(f"{key}:until", now + _window())
-            waits.append(max(1, math.ceil(until - now)))
-    return max(waits) if waits else None
-
-
-def login_failure_record(*, username: str, client_ip: str | None) -> None:
-    """Count one failed login against the username and the client address."""
-    window = _window()
-    until = time.time() + window
-    for key in _keys(username, client_ip):
-        if cache.add(key, 0, timeout=window):
-            cache.set(f"{key}:until", until, timeout=window)
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add() and incr()
-            cache.set(key, 1, timeout=window)
-            cache.set(f"{key}:until", until, timeout=window)
+def login_retry_after(*, username: str) -> int:
+    """Seconds until the username's lockout ends: its latest counted failure plus the
+    cool-off (``AXES_COOLOFF_TIME``), at least one second."""
+    cool_off = get_cool_off()
+    latest = AccessAttempt.objects.filter(username=username_key(username)).aggregate(
+        latest=Max("attempt_time")
+    )["latest"]
+    if cool_off is None or latest is None:
+        return int(cool_off.total_seconds()) if cool_off else 1
+    return max(1, math.ceil((latest + cool_off - timezone.now()).total_seconds()))
 
 
 def login_failures_clear(*, username: str) -> None:
-    """Forget the username's failures (after a successful login). The address keeps its count."""
-    key = _username_key(username)
-    cache.delete_many([key, f"{key}:until"])
+    """Forget the username's counted attempts (after a successful login), from any address."""
+    AccessAttempt.objects.filter(username=username_key(username)).delete()

@@ -2,11 +2,8 @@
 
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist
 from rest_framework import serializers
-from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.fields import empty
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
 from accounts.services.users import PASSWORD_MAX_LENGTH
 
@@ -87,24 +84,21 @@ class ProfileUpdateInputSerializer(serializers.Serializer):
     last_name = TextField(max_length=150, required=False, allow_blank=True)
 
 
-class RefreshOutputSerializer(serializers.Serializer):
-    access = serializers.CharField(read_only=True)
-    refresh = serializers.CharField(
-        required=False, help_text="A new refresh token, when refresh tokens rotate."
-    )
-
-
 class DetailOutputSerializer(serializers.Serializer):
     detail = serializers.CharField(read_only=True)
 
 
-class RefreshInputSerializer(TokenRefreshSerializer):
-    """simplejwt's refresh, with a 401 instead of a 500 when the token's user was deleted."""
+class RefreshInputSerializer(serializers.Serializer):
+    refresh = serializers.CharField(max_length=4096, help_text="A refresh token from login.")
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return super().validate(attrs)
-        except ObjectDoesNotExist:
-            raise AuthenticationFailed(
-                "No active account found for the given token.", code="no_active_account"
-            ) from None
+
+class TokenPairOutputSerializer(serializers.Serializer):
+    access = serializers.CharField(read_only=True)
+    refresh = serializers.CharField(
+        read_only=True, help_text="Replaces the refresh token sent, which no longer works."
+    )
+
+
+class TokenErrorOutputSerializer(serializers.Serializer):
+    detail = serializers.CharField(read_only=True)
+    code = serializers.CharField(read_only=True, required=False)

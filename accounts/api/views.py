@@ -8,7 +8,6 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.views import TokenRefreshView
 
 from accounts.api.serializers import (
     DetailOutputSerializer,
@@ -17,28 +16,60 @@ from accounts.api.serializers import (
     ProfileOutputSerializer,
     ProfileUpdateInputSerializer,
     RefreshInputSerializer,
-    RefreshOutputSerializer,
     RegisterInputSerializer,
+    TokenErrorOutputSerializer,
+    TokenPairOutputSerializer,
     UserOutputSerializer,
 )
+from accounts.api.throttles import ScopedClientThrottle
 from accounts.exceptions import INVALID_CREDENTIALS, TOO_MANY_FAILURES
 from accounts.models import User
 from accounts.selectors import user_profile_get
-from accounts.services.tokens import user_login
+from accounts.services.tokens import refresh_token_revoke, refresh_token_rotate, user_login
 from accounts.services.users import user_deactivate, user_register, user_update_profile
 
 DEACTIVATED = "Your account has been deactivated; you can no longer log in."
 
 
-class RegisterView(APIView):
-    """Create an account. Anyone may register."""
+THROTTLED = OpenApiResponse(
+    response=DetailOutputSerializer,
+    description="Too many requests from this client; see Retry-After (seconds).",
+)
+BAD_TOKEN = OpenApiResponse(
+    response=TokenErrorOutputSerializer,
+    description="The refresh token is malformed, expired or blacklisted (used once, logged "
+    "out, or its user deactivated), or its user is inactive.",
+)
+
+
+class RefreshTokenView(APIView):
+    """A view that takes a refresh token as its credential: no other authentication, and a
+    bad token answers 401 with a Bearer challenge (as simplejwt's views do)."""
 
     permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_classes = [ScopedClientThrottle]
+    throttle_scope = "token_refresh"
+
+    def get_authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+
+class RegisterView(APIView):
+    """Create an account. Anyone may register, a few times an hour per client."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedClientThrottle]
+    throttle_scope = "register"
 
     @extend_schema(
         tags=["accounts"],
         request=RegisterInputSerializer,
-        responses={201: UserOutputSerializer, 400: OpenApiResponse(description="Invalid input.")},
+        responses={
+            201: UserOutputSerializer,
+            400: OpenApiResponse(description="Invalid input."),
+            429: THROTTLED,
+        },
         examples=[
             OpenApiExample(
                 "A new account",
@@ -79,7 +110,7 @@ class LoginView(APIView):
         result = user_login(
             username=serializer.validated_data["username"],
             password=serializer.validated_data["password"],
-            client_ip=request.META.get("REMOTE_ADDR"),
+            request=request,
         )
         return Response(LoginOutputSerializer(result).data)
 
@@ -123,17 +154,43 @@ class MeDeactivateView(APIView):
         return Response({"detail": DEACTIVATED})
 
 
-@extend_schema(
-    tags=["accounts"],
-    responses={
-        200: RefreshOutputSerializer,
-        400: OpenApiResponse(description="The `refresh` field is missing or not a string."),
-        401: OpenApiResponse(
-            description="The refresh token is invalid or expired, or its user no longer exists."
-        ),
-    },
-)
-class RefreshView(TokenRefreshView):
-    """Exchange a refresh token for a new access token."""
+class RefreshView(RefreshTokenView):
+    """Exchange a refresh token for a new access token and a new refresh token; the one sent
+    is blacklisted and cannot be used again."""
 
-    serializer_class = RefreshInputSerializer
+    @extend_schema(
+        tags=["accounts"],
+        request=RefreshInputSerializer,
+        responses={
+            200: TokenPairOutputSerializer,
+            400: OpenApiResponse(description="The refresh field is missing or malformed."),
+            401: BAD_TOKEN,
+            429: THROTTLED,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = RefreshInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        pair = refresh_token_rotate(refresh=serializer.validated_data["refresh"])
+        return Response(TokenPairOutputSerializer(pair).data)
+
+
+class LogoutView(RefreshTokenView):
+    """Log out: blacklist the refresh token sent. Access tokens already issued expire on
+    their own (minutes)."""
+
+    @extend_schema(
+        tags=["accounts"],
+        request=RefreshInputSerializer,
+        responses={
+            204: OpenApiResponse(description="The refresh token is blacklisted."),
+            400: OpenApiResponse(description="The refresh field is missing or malformed."),
+            401: BAD_TOKEN,
+            429: THROTTLED,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = RefreshInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        refresh_token_revoke(refresh=serializer.validated_data["refresh"])
+        return Response(status=status.HTTP_204_NO_CONTENT)

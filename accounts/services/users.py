@@ -16,12 +16,17 @@ from django.db.models.functions import Lower
 
 from accounts.events import UserDeactivated, UserProfileUpdated, UserRegistered
 from accounts.exceptions import DeactivationForbidden
-from accounts.models import User
+from accounts.models import USERNAME_KEY_MAX_LENGTH, USERNAME_TAKEN, User
+from accounts.services.tokens import refresh_tokens_revoke_all
+from accounts.usernames import username_key
 from eventbus import publish
 
 PASSWORD_MAX_LENGTH = 128
-USERNAME_TAKEN = "A user with that username already exists."
 EMAIL_TAKEN = "A user with that email already exists."
+USERNAME_KEY_TOO_LONG = (
+    f"Ensure this username has at most {USERNAME_KEY_MAX_LENGTH} characters once normalised "
+    "(some letters, such as ß, count as two); choose a shorter one."
+)
 
 DeactivationReason = Literal["self_service", "staff"]
 DEACTIVATION_REASONS: tuple[str, ...] = ("self_service", "staff")
@@ -33,8 +38,9 @@ def user_register(
     """Create an active user and publish ``accounts.user_registered`` (profile_version 1).
 
     Raises ValidationError (per field) if the username or email is malformed, too long or
-    already taken by another user in any letter case, or if the password is blank, longer
-    than 128 characters or rejected by AUTH_PASSWORD_VALIDATORS. Runs in one transaction.
+    already taken by another user in any letter case (usernames compare by their key: NFKC,
+    casefolded; see ``accounts.usernames``), or if the password is blank, longer than 128
+    characters or rejected by AUTH_PASSWORD_VALIDATORS. Runs in one transaction.
     """
     user = User(
         username=User.normalize_username(username),
@@ -43,6 +49,8 @@ def user_register(
         last_name=last_name,
     )
     errors = _field_errors(user, ("username", "email", "first_name", "last_name"))
+    if "username" not in errors and len(username_key(user.username)) > USERNAME_KEY_MAX_LENGTH:
+        errors["username"] = [USERNAME_KEY_TOO_LONG]
     password_errors = _password_errors(password, user)
     if password_errors:
         errors["password"] = password_errors
@@ -116,8 +124,10 @@ def user_deactivate(*, user: User, reason: DeactivationReason, by: User | None =
 
     ``by`` is the user who does it (a staff member in the admin); None means the user
     themself. Only a superuser can deactivate a superuser: otherwise raises
-    DeactivationForbidden and writes nothing. Idempotent: an already inactive user is
-    returned unchanged and nothing is published. Raises ValueError for a reason other than
+    DeactivationForbidden and writes nothing. Every outstanding refresh token of the user is
+    blacklisted in the same transaction; the access tokens already issued expire on their
+    own within ``ACCESS_TOKEN_LIFETIME``. Idempotent: an already inactive user is returned
+    unchanged and nothing is published. Raises ValueError for a reason other than
     "self_service" or "staff". Runs in one transaction with the user row locked.
     """
     if reason not in DEACTIVATION_REASONS:
@@ -132,6 +142,7 @@ def user_deactivate(*, user: User, reason: DeactivationReason, by: User | None =
             return current
         current.is_active = False
         current.save(update_fields=["is_active"])
+        refresh_tokens_revoke_all(user=current)
         publish(UserDeactivated(user_id=current.pk, reason=reason))
     return current
 
@@ -180,14 +191,18 @@ def _add_uniqueness_errors(
 ) -> None:
     """Add "already exists" errors for username/email taken by another user, in any case.
 
-    Compares with the database's LOWER(), the same function the unique constraints use.
+    Compares what the unique constraints compare: usernames by ``username_key``, emails with
+    the database's LOWER().
     """
     others = User.objects.exclude(pk=user.pk) if user.pk else User.objects.all()
     for field, message in (("username", USERNAME_TAKEN), ("email", EMAIL_TAKEN)):
         if field not in fields or field in errors:
             continue
         value = getattr(user, field)
-        taken = others.alias(folded=Lower(field)).filter(folded=Lower(Value(value))).exists()
+        if field == "username":
+            taken = others.filter(username_key=username_key(value)).exists()
+        else:
+            taken = others.alias(folded=Lower(field)).filter(folded=Lower(Value(value))).exists()
         if taken:
             errors[field] = [message]
 

@@ -14,7 +14,8 @@ PASSWORD = "correct-horse-battery-staple"
 
 @pytest.fixture(autouse=True)
 def _clear_cache() -> Iterator[None]:
-    """Login throttling counts live in the cache; no test may see another's failures."""
+    """DRF's throttle counts live in the cache; no test may see another's requests. (Login
+    failures live in axes' tables, which each test's transaction rolls back.)"""
     cache.clear()
     yield
     cache.clear()

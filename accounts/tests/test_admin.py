@@ -17,9 +17,11 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def staff_client(db: None) -> Client:
-    User.objects.create_superuser(username="root", email="root@example.com", password=PASSWORD)
+    root = User.objects.create_superuser(
+        username="root", email="root@example.com", password=PASSWORD
+    )
     client = Client()
-    client.login(username="root", password=PASSWORD)
+    client.force_login(root)  # django-axes needs a request, which Client.login() doesn't pass
     return client
 
 

@@ -35,15 +35,16 @@ def test_accounts_schema_describes_every_endpoint(
         "/api/accounts/register/": ["post"],
         "/api/accounts/login/": ["post"],
         "/api/accounts/token/refresh/": ["post"],
+        "/api/accounts/logout/": ["post"],
         "/api/accounts/me/": ["get", "patch"],
         "/api/accounts/me/deactivate/": ["post"],
     }
     login = paths["/api/accounts/login/"]["post"]
     assert sorted(login["responses"]) == ["200", "400", "401", "403", "413", "429"]
     refresh = paths["/api/accounts/token/refresh/"]["post"]
-    assert sorted(refresh["responses"]) == ["200", "400", "401", "413"]
+    assert sorted(refresh["responses"]) == ["200", "400", "401", "413", "429"]
     assert refresh["responses"]["200"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/RefreshOutput"
+        "$ref": "#/components/schemas/TokenPairOutput"
     }
     me = paths["/api/accounts/me/"]
     assert sorted(me["get"]["responses"]) == ["200", "401", "403"]
@@ -52,6 +53,15 @@ def test_accounts_schema_describes_every_endpoint(
         "$ref": "#/components/schemas/LoginOutput"
     }
     register = paths["/api/accounts/register/"]["post"]
+    # 401/403: a bad bearer token or a session without CSRF is refused even here.
+    assert sorted(register["responses"]) == ["201", "400", "401", "403", "413", "429"]
+    for path in ("/api/accounts/token/refresh/", "/api/accounts/logout/"):
+        assert sorted(paths[path]["post"]["responses"])[1:] == ["400", "401", "413", "429"]
+    refresh = paths["/api/accounts/token/refresh/"]["post"]["responses"]["200"]
+    assert refresh["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/TokenPairOutput"
+    }
+    assert "204" in paths["/api/accounts/logout/"]["post"]["responses"]
     assert register["responses"]["201"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/UserOutput"
     }

@@ -1,8 +1,11 @@
 """Services called directly (as commands and other tests do): the same rules as the API."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.exceptions import ValidationError
-from django.test import override_settings
+from django.http import HttpRequest
+from django.test import RequestFactory, override_settings
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.events import UserLoggedIn, UserRegistered
@@ -124,8 +127,8 @@ def test_user_login_takes_plain_values_and_returns_a_token_pair(
     # given
     published_events.clear()
 
-    # when: no HTTP request, only what the caller read from one
-    result = user_login(username="ALICE", password=PASSWORD, client_ip="10.0.0.1")
+    # when: the request is only handed to authenticate(), for django-axes
+    result = user_login(username="ALICE", password=PASSWORD, request=attempt("10.0.0.1"))
 
     # then
     assert result.user == alice
@@ -144,24 +147,29 @@ def test_user_login_with_a_wrong_password_raises_invalid_credentials_and_publish
 
     # when / then
     with pytest.raises(InvalidCredentials, match=r"^Invalid username or password\.$"):
-        user_login(username="alice", password="wrong", client_ip=None)
+        user_login(username="alice", password="wrong", request=attempt("10.0.0.1"))
     assert published_events.events == []
     assert OutboxMessage.objects.count() == outbox_before
 
 
-@override_settings(LOGIN_FAILURE_LIMIT=1, LOGIN_FAILURE_WINDOW_SECONDS=60)
+@override_settings(AXES_FAILURE_LIMIT=1, AXES_COOLOFF_TIME=timedelta(seconds=60))
 def test_user_login_after_too_many_failures_raises_login_throttled(
     alice: User, published_events: PublishedEvents
 ) -> None:
     # given: one failure, the limit
     with pytest.raises(InvalidCredentials):
-        user_login(username="alice", password="wrong", client_ip="10.0.0.1")
+        user_login(username="alice", password="wrong", request=attempt("10.0.0.1"))
     published_events.clear()
 
     # when / then: even the right password is not checked
     with pytest.raises(
         LoginThrottled, match=r"^Too many failed logins; retry in 60 seconds\.$"
     ) as raised:
-        user_login(username="alice", password=PASSWORD, client_ip="10.0.0.2")
+        user_login(username="alice", password=PASSWORD, request=attempt("10.0.0.2"))
     assert raised.value.retry_after_seconds == 60
     assert published_events.events == []
+
+
+def attempt(ip: str) -> HttpRequest:
+    """A login request from the given client address, as a view or a command hands it over."""
+    return RequestFactory().post("/api/accounts/login/", REMOTE_ADDR=ip)

@@ -16,6 +16,9 @@ DEBUG = False
 # load_demo_data creates users with well-known passwords: dev and test allow it.
 DEMO_DATA_ALLOWED = False
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+# The client address: REMOTE_ADDR, unless TRUSTED_PROXY_COUNT reverse proxies each append the
+# address they saw to X-Forwarded-For; then the address the outermost trusted proxy saw.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -26,6 +29,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt",
+    "rest_framework_simplejwt.token_blacklist",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "eventbus",
@@ -43,6 +48,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login refused by django-axes (admin, browsable API) into its lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out username before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -134,6 +147,13 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "config.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
+    # Per client (the user, else the address NUM_PROXIES trusted proxies report), for the
+    # views that name the scope (accounts.api.throttles.ScopedClientThrottle).
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
+    "DEFAULT_THROTTLE_RATES": {
+        "register": env_str("THROTTLE_REGISTER_RATE", "30/hour"),
+        "token_refresh": env_str("THROTTLE_TOKEN_REFRESH_RATE", "120/hour"),
+    },
 }
 
 SIMPLE_JWT = {
@@ -142,6 +162,11 @@ SIMPLE_JWT = {
     "ALGORITHM": "HS256",
     "SIGNING_KEY": SECRET_KEY,
     "UPDATE_LAST_LOGIN": False,
+    # Each refresh gives a new refresh token and blacklists the one sent; logout and
+    # deactivation blacklist too (rest_framework_simplejwt.token_blacklist). Access tokens are
+    # checked by signature alone (orders has only the public key), so they stay short-lived.
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -164,9 +189,28 @@ EVENTBUS = {
     "QUEUE_PREFIX": env_str("EVENTBUS_QUEUE_PREFIX", ""),
 }
 
-# Login throttling: failures allowed per username and per client address in the window.
-LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
-LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 300)
+# Login throttling (django-axes), on every login path: the API, the browsable API, the admin.
+# Counts live in axes' tables, so every process shares them; config.login_attempts takes each
+# count atomically, before the password is checked.
+AXES_HANDLER = "config.login_attempts.AtomicDatabaseHandler"
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("LOGIN_FAILURE_WINDOW_SECONDS", 300))
+# Per username, and per username and address; never per address alone, so one client's typos
+# do not lock out everyone behind the same address (a NAT, a reverse proxy).
+AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]
+AXES_USERNAME_CALLABLE: str | None = "accounts.usernames.axes_username"
+AXES_RESET_ON_SUCCESS = True
+# A refused attempt is not counted, so the lockout ends one cool-off after the last failure.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_HTTP_RESPONSE_CODE = 429  # axes' lockout page (admin, browsable API) answers 429 too
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+# The client address, for axes as for DRF's throttles (see TRUSTED_PROXY_COUNT above).
+AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
+AXES_IPWARE_PROXY_ORDER = "right-most"
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if TRUSTED_PROXY_COUNT else ("REMOTE_ADDR",)
+)
 
 LOGGING = {
     "version": 1,

@@ -18,4 +18,6 @@ SECRET_KEY = secret_key(debug=DEBUG)
 ALLOWED_HOSTS = _service["ALLOWED_HOSTS"]
 SIMPLE_JWT = _service["SIMPLE_JWT"]
 AUTH_USER_MODEL = "auth.User"
+# Its admin's staff users are django.contrib.auth's, whose usernames compare exactly.
+AXES_USERNAME_CALLABLE = None
 EVENTBUS = {**EVENTBUS, "TRANSPORT": "amqp"}

@@ -35,11 +35,20 @@ def read_key(variable: str, *, required: bool) -> str | None:
         raise ImproperlyConfigured(f"{variable}={path} cannot be read: {exc}") from exc
 
 
+def signs_tokens(module: str) -> bool:
+    """Only accounts signs tokens (and rotates and blacklists refresh tokens)."""
+    return module == "accounts"
+
+
 def service_settings(module: str, simple_jwt: dict[str, Any]) -> dict[str, Any]:
     """The settings that make the monolith's settings a service of one module."""
     others = [m for m in MODULES if m != module]
-    apps = [a for a in MONOLITH_APPS if a not in others and a != "config.apps.ProjectConfig"]
-    signs = module == "accounts"
+    signs = signs_tokens(module)
+    # Only accounts issues refresh tokens, so only it keeps the blacklist.
+    dropped = {*others, "config.apps.ProjectConfig"}
+    if not signs:
+        dropped.add("rest_framework_simplejwt.token_blacklist")
+    apps = [a for a in MONOLITH_APPS if a not in dropped]
     return {
         "INSTALLED_APPS": apps,
         "ROOT_URLCONF": f"config.urls_{module}",

@@ -15,6 +15,7 @@ from accounts.exceptions import (
     AccountsError,
     DeactivationForbidden,
     InvalidCredentials,
+    InvalidRefreshToken,
     LoginThrottled,
 )
 from config.exceptions import DOMAIN_ERRORS, api_exception_handler
@@ -81,6 +82,20 @@ DOMAIN_CASES = [
         {"detail": "Too many failed login attempts. Expected available in 1 second."},
         {"Retry-After": "1"},
         id="LoginThrottled-one-second",
+    ),
+    pytest.param(
+        InvalidRefreshToken("Token is blacklisted"),
+        401,
+        {"detail": "Token is blacklisted", "code": "token_not_valid"},
+        BEARER,
+        id="InvalidRefreshToken",
+    ),
+    pytest.param(
+        InvalidRefreshToken("No active account found for the given token.", code=None),
+        401,
+        {"detail": "No active account found for the given token."},
+        BEARER,
+        id="InvalidRefreshToken-no-code",
     ),
     pytest.param(
         OrdersError("The rules refuse this."),

@@ -22,12 +22,16 @@ class NameSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+class SomeThrottle(AnonRateThrottle):
+    rate = "1000/minute"
+
+
 class OpenBodyView(APIView):
     """No authentication, a body, a DRF throttle."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [AnonRateThrottle]
+    throttle_classes = [SomeThrottle]
 
     @extend_schema(request=NameSerializer, responses={201: NameSerializer})
     def post(self, request: Request) -> Response:
