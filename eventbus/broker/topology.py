@@ -3,13 +3,18 @@
     exchange  <EXCHANGE>                  durable topic; unroutable messages go to the
                                           alternate exchange <EXCHANGE>.unrouted, whose
                                           durable queue of the same name keeps them
-    queue     <QUEUE_PREFIX><module>.events              one per consuming module, bound
-                                                         to "<event name>.*" for each event
-                                                         its handlers take
-    queue     <QUEUE_PREFIX><module>.events.dead-letter  what could not be read, with why
+    exchange  <EXCHANGE>.dead-letter      durable topic; routing key = the queue name
+    queue     <QUEUE_PREFIX><module>.events              one per consuming module, a quorum
+                                                         queue bound to "<event name>.*" for
+                                                         each event its handlers take; after
+                                                         DELIVERY_LIMIT redeliveries the broker
+                                                         moves a message to its dead letters
+    queue     <QUEUE_PREFIX><module>.events.dead-letter  quorum; what could not be read, with
+                                                         why, bound to the dead-letter exchange
 
 Routing key of an event version: "<event name>.v<version>". The AsyncAPI document, the
-consumer and the relay all take their names from here.
+consumer, the relay and the split deployment's broker permissions all take their names
+from here.
 """
 
 from collections.abc import Iterable
@@ -40,6 +45,14 @@ def dead_letter_queue(queue: str) -> str:
     return f"{queue}.dead-letter"
 
 
+def dead_letter_exchange(exchange: str) -> str:
+    """The topic exchange that routes a queue's dead letters (routing key: the queue name).
+
+    A topic exchange, not the default one, so that a service's broker user can be allowed
+    to dead-letter into its own queues' dead-letter queues only (topic permissions)."""
+    return f"{exchange}.dead-letter"
+
+
 def unrouted_exchange(exchange: str) -> str:
     """The alternate exchange (and its queue) that keeps messages no queue is bound for."""
     return f"{exchange}.unrouted"
@@ -56,9 +69,17 @@ def consumed_queues() -> dict[str, list[str]]:
     return {queue: sorted(keys) for queue, keys in sorted(queues.items())}
 
 
+def quorum_arguments(**more: Any) -> dict[str, Any]:
+    return {"x-queue-type": "quorum", **more}
+
+
 def declare_exchange(channel: Any, exchange: str) -> None:
-    """Declare the topic exchange and its alternate exchange and queue (idempotent)."""
+    """Declare the topic exchange, its alternate exchange and queue, and its dead-letter
+    exchange (idempotent)."""
     unrouted = unrouted_exchange(exchange)
+    channel.exchange_declare(
+        dead_letter_exchange(exchange), "topic", durable=True, auto_delete=False
+    )
     channel.exchange_declare(unrouted, "fanout", durable=True, auto_delete=False)
     channel.queue_declare(unrouted, durable=True, auto_delete=False)
     channel.queue_bind(unrouted, unrouted, routing_key="")
@@ -72,9 +93,28 @@ def declare_exchange(channel: Any, exchange: str) -> None:
 
 
 def declare_queue(channel: Any, exchange: str, queue: str, bindings: Iterable[str]) -> None:
-    """Declare a module's queue, its dead-letter queue and its bindings (idempotent)."""
-    channel.queue_declare(queue, durable=True, auto_delete=False)
-    channel.queue_declare(dead_letter_queue(queue), durable=True, auto_delete=False)
+    """Declare a module's quorum queue, its dead-letter queue and their bindings (idempotent).
+
+    The broker itself dead-letters a message delivered DELIVERY_LIMIT times without an
+    ack. Declaring over an existing classic queue of the same name fails with
+    PRECONDITION_FAILED (a queue's type cannot change): see docs/split-mode.md."""
+    dead_letters = dead_letter_exchange(exchange)
+    channel.queue_declare(
+        dead_letter_queue(queue), durable=True, auto_delete=False, arguments=quorum_arguments()
+    )
+    channel.queue_bind(dead_letter_queue(queue), dead_letters, routing_key=queue)
+    channel.queue_declare(
+        queue,
+        durable=True,
+        auto_delete=False,
+        arguments=quorum_arguments(
+            **{
+                "x-delivery-limit": bus_settings.DELIVERY_LIMIT,
+                "x-dead-letter-exchange": dead_letters,
+                "x-dead-letter-routing-key": queue,
+            }
+        ),
+    )
     for key in bindings:
         channel.queue_bind(queue, exchange, routing_key=key)
 
@@ -89,3 +129,4 @@ def delete_topology(channel: Any, exchange: str, queues: Iterable[str]) -> None:
             channel.queue_delete(dead_letter_queue(queue))
     channel.exchange_delete(exchange)
     channel.exchange_delete(unrouted)
+    channel.exchange_delete(dead_letter_exchange(exchange))
