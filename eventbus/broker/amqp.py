@@ -47,9 +47,9 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 #: The header a dead letter carries its reason in, and the longest reason written.
 DEAD_REASON_HEADER = "x-eventbus-dead-reason"
 MAX_REASON_CHARS = 1000
-#: Original headers larger than this (as text) are not copied onto the dead letter, so that
-#: it fits in one AMQP frame with the reason added.
-MAX_COPIED_HEADER_CHARS = 16384
+#: An original header larger than this (as text) is not copied onto the dead letter (its
+#: name is listed instead), so that the dead letter fits in one AMQP frame.
+MAX_COPIED_HEADER_CHARS = 1024
 
 
 def to_amqp(message: WireMessage) -> amqp.Message:
@@ -183,11 +183,13 @@ def dead_letter_headers(received: Received, reason: str) -> dict[str, Any]:
     """The headers of ``received``'s dead letter: its own (unless too large to copy), its
     routing key, and the reason, as valid UTF-8 of bounded length."""
     original = received.headers if isinstance(received.headers, dict) else {}
-    if len(repr(original)) > MAX_COPIED_HEADER_CHARS:
-        original = {"x-eventbus-headers-dropped": f"over {MAX_COPIED_HEADER_CHARS} characters"}
+    kept = {k: v for k, v in original.items() if len(repr(v)) <= MAX_COPIED_HEADER_CHARS}
+    dropped = [str(k)[:100] for k in original if k not in kept]
+    if dropped:
+        kept["x-eventbus-headers-dropped"] = ", ".join(dropped)[:MAX_COPIED_HEADER_CHARS]
     readable = reason.encode("utf-8", "backslashreplace").decode("utf-8")
     return {
-        **original,
+        **kept,
         "x-eventbus-routing-key": received.routing_key or "",
         DEAD_REASON_HEADER: readable[:MAX_REASON_CHARS],
     }
