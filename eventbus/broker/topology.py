@@ -17,12 +17,15 @@ consumer, the relay and the split deployment's broker permissions all take their
 from here.
 """
 
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
 
 from eventbus.conf import bus_settings
+from eventbus.events import registered_events
 from eventbus.subscriptions import all_subscriptions
 
 
@@ -130,3 +133,50 @@ def delete_topology(channel: Any, exchange: str, queues: Iterable[str]) -> None:
     channel.exchange_delete(exchange)
     channel.exchange_delete(unrouted)
     channel.exchange_delete(dead_letter_exchange(exchange))
+
+
+@dataclass(frozen=True)
+class BrokerPermissions:
+    """What a service's own broker user may do, as RabbitMQ regular expressions.
+
+    ``configure``, ``write`` and ``read`` are the vhost permissions (on exchanges and
+    queues by name); ``topics`` maps each topic exchange to the routing keys the user may
+    publish there. Applied by ``rabbitmqctl set_permissions`` and
+    ``set_topic_permissions`` (tools/split.py does it for the split deployment)."""
+
+    configure: str
+    write: str
+    read: str
+    topics: dict[str, str]
+
+
+def _exactly(names: Iterable[str]) -> str:
+    return "^(" + "|".join(re.escape(name) for name in sorted(set(names))) + ")$"
+
+
+def service_permissions(exchange: str) -> BrokerPermissions:
+    """The least this process needs: declare and use the exchanges, its own queues and
+    their dead-letter queues, publish the events of the modules installed here (routing
+    keys "<module>.…") and dead-letter into its own queues only."""
+    queues = list(consumed_queues())
+    own = [
+        exchange,
+        unrouted_exchange(exchange),  # an exchange and a queue of the same name
+        dead_letter_exchange(exchange),
+        *queues,
+        *(dead_letter_queue(queue) for queue in queues),
+    ]
+    producers = sorted(
+        {cls.producer() for cls in registered_events() if apps.is_installed(cls.producer())}
+    )
+    publishes = "^(" + "|".join(re.escape(p) for p in producers) + r")\..+$" if producers else "^$"
+    names = _exactly(own)
+    return BrokerPermissions(
+        configure=names,
+        write=names,
+        read=names,
+        topics={
+            exchange: publishes,
+            dead_letter_exchange(exchange): _exactly(queues) if queues else "^$",
+        },
+    )

@@ -20,7 +20,7 @@ from eventbus.broker.topology import consumed_queues, dead_letter_exchange, dead
 from eventbus.broker.wire import encode
 from eventbus.envelope import Envelope
 from eventbus.models import OutboxMessage
-from eventbus.storage.portable import PortableStore
+from eventbus.storage import store_for
 from eventbus.tests.rabbitmq import BROKER_URL, get_all
 from eventbus.tests.sample import ThingHappened
 
@@ -234,14 +234,15 @@ def test_one_message_whose_storing_raises_fails_only_itself(monkeypatch):
         Received("q", tag, wire.message_id, wire.body, wire.headers, wire.routing_key)
         for tag, wire in enumerate(map(encode, [good, bad, other]), start=1)
     ]
-    insert = PortableStore.insert_received
+    store_class = type(store_for())
+    insert = store_class.insert_received
 
     def failing(self, envelopes):
         if any(e.event_id == bad.event_id for e in envelopes):
             raise ValueError("no room for this one")
         return insert(self, envelopes)
 
-    monkeypatch.setattr(PortableStore, "insert_received", failing)
+    monkeypatch.setattr(store_class, "insert_received", failing)
 
     # when the batch is received
     result = receive(batch)
@@ -261,6 +262,6 @@ def test_a_database_that_cannot_be_reached_stops_the_batch_unacknowledged(monkey
     def unreachable(self, envelopes):
         raise OperationalError("server closed the connection")
 
-    monkeypatch.setattr(PortableStore, "insert_received", unreachable)
+    monkeypatch.setattr(type(store_for()), "insert_received", unreachable)
     with pytest.raises(OperationalError):
         receive([Received("q", 1, wire.message_id, wire.body, wire.headers, wire.routing_key)])
