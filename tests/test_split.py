@@ -379,7 +379,7 @@ def test_malformed_messages_are_dead_lettered_and_the_consumer_goes_on(split):
         "x-producer": "accounts",
         "x-correlation-id": "c-1",
     }
-    valid = b'{"user_id": 1, "username": "u", "email": "u@example.com"}'
+    valid = b'{"user_id": 1, "username": "u", "email": "u@example.com", "profile_version": 1}'
     bad = {
         "body is not JSON": (b"not json {", headers),
         "ValidationError": (b'{"user_id": "one", "username": 5}', headers),
