@@ -15,6 +15,7 @@ from kombu.exceptions import OperationalError
 
 from eventbus.broker.topology import dead_letter_exchange, declare_exchange, declare_queue
 from eventbus.broker.wire import CONTENT_ENCODING, CONTENT_TYPE, WireMessage
+from eventbus.exceptions import BrokerTopologyError
 
 logger = logging.getLogger("eventbus.amqp")
 
@@ -232,9 +233,17 @@ class BatchingConsumer:
         connection.connect()
         channel = connection.channel()
         channel.auto_decode = False  # bodies stay bytes: decoding is the wire format's job
-        declare_exchange(channel, self.exchange)
-        for queue, bindings in self.queues.items():
-            declare_queue(channel, self.exchange, queue, bindings)
+        try:
+            declare_exchange(channel, self.exchange)
+            for queue, bindings in self.queues.items():
+                declare_queue(channel, self.exchange, queue, bindings)
+        except amqp.exceptions.PreconditionFailed as exc:
+            connection.release()
+            raise BrokerTopologyError(
+                f"The broker refused the bus's topology: {exc}. A queue's type or arguments "
+                "cannot change in place (classic to quorum, another delivery limit): move to "
+                "new queues as docs/split-mode.md says (e.g. a new EVENTBUS['QUEUE_PREFIX'])."
+            ) from exc
         dead_letters = connection.channel()
         dead_letters.confirm_select()
         channel.basic_qos(0, self.prefetch, False)

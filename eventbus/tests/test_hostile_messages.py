@@ -19,6 +19,7 @@ from eventbus.broker.inbox import receive
 from eventbus.broker.topology import consumed_queues, dead_letter_exchange, dead_letter_queue
 from eventbus.broker.wire import encode
 from eventbus.envelope import Envelope
+from eventbus.exceptions import BrokerTopologyError
 from eventbus.models import OutboxMessage
 from eventbus.storage import store_for
 from eventbus.tests.rabbitmq import BROKER_URL, get_all
@@ -265,3 +266,18 @@ def test_a_database_that_cannot_be_reached_stops_the_batch_unacknowledged(monkey
     monkeypatch.setattr(type(store_for()), "insert_received", unreachable)
     with pytest.raises(OperationalError):
         receive([Received("q", 1, wire.message_id, wire.body, wire.headers, wire.routing_key)])
+
+
+def test_a_classic_queue_where_a_quorum_queue_belongs_stops_the_consumer_saying_what_to_do(
+    broker, subscribe
+):
+    subscribe(ThingHappened, lambda event: None)
+    consumer = Consumer(once=True, poll=0.2)
+    (queue,) = consumer.queues
+    with kombu.Connection(BROKER_URL) as connection:  # left over from before quorum queues
+        connection.channel().queue_declare(queue, durable=True, auto_delete=False)
+
+    with pytest.raises(
+        BrokerTopologyError, match=r"PRECONDITION_FAILED - inequivalent arg.*new queues"
+    ):
+        consumer.run()
