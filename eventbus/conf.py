@@ -12,6 +12,8 @@ EVENTBUS = {
     "QUEUE_PREFIX": "",            # queues are named "<prefix><module>.events"
     "CONFIRM_TIMEOUT_SECONDS": 10.0,  # a publish not confirmed by then is sent again later
     "PREFETCH": 200,               # unacknowledged messages a consumer may hold
+    "MAX_MESSAGE_BYTES": 1048576,  # a consumed message with a larger body is dead-lettered
+    "DELIVERY_LIMIT": 10,          # the broker sets a message aside after this many redeliveries
     "RETENTION_DAYS": 30,          # `eventbus purge` keeps delivered events this long
 }
 """
@@ -48,6 +50,11 @@ class BusSettings:
     QUEUE_PREFIX: str = ""  # queues are "<prefix><module>.events"
     CONFIRM_TIMEOUT_SECONDS: float = 10.0
     PREFETCH: int = 200
+    # A consumed message whose body is larger is dead-lettered unread (1 MiB).
+    MAX_MESSAGE_BYTES: int = 1048576
+    # Quorum queues' x-delivery-limit: a message redelivered this many times (say, one that
+    # kills the consumer) is moved by the broker to the queue's dead-letter queue.
+    DELIVERY_LIMIT: int = 10
     RETENTION_DAYS: int = 30
 
 
@@ -87,6 +94,10 @@ def _load() -> BusSettings:
         )
     if loaded.MAX_ATTEMPTS < 1:
         raise ImproperlyConfigured("EVENTBUS['MAX_ATTEMPTS'] must be at least 1.")
+    if loaded.MAX_MESSAGE_BYTES < 1:
+        raise ImproperlyConfigured("EVENTBUS['MAX_MESSAGE_BYTES'] must be at least 1 (bytes).")
+    if loaded.DELIVERY_LIMIT < 1:
+        raise ImproperlyConfigured("EVENTBUS['DELIVERY_LIMIT'] must be at least 1.")
     if loaded.RETENTION_DAYS < 1:
         raise ImproperlyConfigured("EVENTBUS['RETENTION_DAYS'] must be at least 1 (days).")
     return loaded

@@ -32,3 +32,8 @@ class SubscriptionError(EventBusError):
 
 class DoNotRetry(EventBusError):
     """Raise from a handler for bad data: the delivery goes straight to the dead letters."""
+
+
+class BrokerTopologyError(EventBusError):
+    """The broker holds a queue or exchange declared otherwise than the bus declares it
+    (e.g. a classic queue where a quorum queue belongs); reconnecting cannot fix it."""

@@ -18,9 +18,11 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import amqp
 import jwt
 import kombu
 import pytest
+from amqp.exceptions import AccessRefused
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -45,7 +47,7 @@ from tests.support.rabbitmq import (
 )
 from tests.support.register_users import register_many
 from tests.support.session import Session
-from tools.split import MODULES, SplitConfig, SplitDeployment, running
+from tools.split import MODULES, SplitConfig, SplitDeployment, delete_broker_users, running
 
 pytestmark = pytest.mark.split
 
@@ -74,6 +76,7 @@ def split_config(keys_dir: Path) -> SplitConfig:
         exchange=f"splittest-{tag}",
         ports={"accounts": accounts_port, "orders": orders_port},
         keys_dir=keys_dir,
+        broker_user_prefix=f"splittest-{tag}-",
         web_workers=1,  # two cores: six processes are enough
         fresh=True,
         quiet=True,
@@ -83,6 +86,8 @@ def split_config(keys_dir: Path) -> SplitConfig:
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SplitDeployment]:
     problems = [p for p in (databases.unreachable(POSTGRES), rabbitmq.unreachable(BROKER_URL)) if p]
+    if (unusable := rabbitmqctl_unusable()) is not None:
+        problems.append(f"rabbitmqctl to make the services' broker users ({unusable})")
     if problems:
         unavailable("the split-mode tests need " + " and ".join(problems))
     config = split_config(tmp_path_factory.mktemp("keys"))
@@ -93,6 +98,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SplitDeploy
         for module in MODULES:
             Database(config.postgres, config.database_name(module)).drop()
         delete_broker_objects(config)
+        delete_broker_users(config)
 
 
 @pytest.fixture
@@ -403,6 +409,7 @@ def test_a_message_delivered_twice_is_applied_once(split):
 
 
 def test_malformed_messages_are_dead_lettered_and_the_consumer_goes_on(split):
+    # given messages that each once stopped the orders consumer for good, and others
     accounts, orders = service_databases(split)
     queue = queue_name(split.config, "orders")
     headers = {
@@ -410,21 +417,41 @@ def test_malformed_messages_are_dead_lettered_and_the_consumer_goes_on(split):
         "x-event-version": 1,
         "x-occurred-at": "2026-01-01T00:00:00+00:00",
         "x-producer": "accounts",
+        "x-correlation-id": "c-1",
     }
-    bad = [
-        (b"not json {", headers),
-        (b'{"user_id": 1}', {**headers, "x-event-name": "accounts.user_exploded"}),
-        (b'{"user_id": "one", "username": 5}', headers),
-    ]
-    ids = [str(uuid.uuid4()) for _ in bad]
+    valid = b'{"user_id": 1, "username": "u", "email": "u@example.com", "profile_version": 1}'
+    bad = {
+        "body is not JSON": (b"not json {", headers),
+        "ValidationError": (b'{"user_id": "one", "username": 5}', headers),
+        "x-producer is 101 characters long": (valid, {**headers, "x-producer": "a" * 101}),
+        "payload.username contains a NUL": (valid.replace(b'"u"', b'"u\\u0000"'), headers),
+        "payload.username contains a lone surrogate": (
+            valid.replace(b'"u"', b'"\\ud800"'),
+            headers,
+        ),
+        "x-correlation-id contains a lone surrogate": (
+            valid,
+            {**headers, "x-correlation-id": "\ud800"},
+        ),
+        "nests arrays and objects deeper than": (b"[" * 200_000, headers),
+        "x-event-version is list": (valid, {**headers, "x-event-version": [1]}),
+        "outside years 1 to 9999 in UTC": (
+            valid,
+            {**headers, "x-occurred-at": "0001-01-01T00:00:00+14:00"},
+        ),
+        "x-producer 'orders' is not 'accounts'": (valid, {**headers, "x-producer": "orders"}),
+    }
+    ids = {reason: str(uuid.uuid4()) for reason in bad}
+
+    # when they are published to the exchange with the event's routing key
     with kombu.Connection(BROKER_URL) as connection:
         producer = connection.Producer()
-        for (body, message_headers), message_id in zip(bad, ids, strict=True):
+        for reason, (body, message_headers) in bad.items():
             producer.publish(
                 body,
-                exchange="",  # straight into the service's queue
-                routing_key=queue,
-                message_id=message_id,
+                exchange=split.config.exchange,
+                routing_key="accounts.user_registered.v1",
+                message_id=ids[reason],
                 headers=message_headers,
                 content_type="application/json",
                 content_encoding="utf-8",
@@ -432,29 +459,54 @@ def test_malformed_messages_are_dead_lettered_and_the_consumer_goes_on(split):
             )
     good = unique_prefix("good")
     register_many(split, good, 3)
-    poll(lambda: replicas(orders, good) == 3, timeout=30, what="later good messages are applied")
 
+    # then the good messages behind them are applied, and each bad one is dead-lettered
+    # once with its reason, stored nowhere
+    poll(lambda: replicas(orders, good) == 3, timeout=30, what="later good messages are applied")
     dead = poll(
         lambda: get_all(BROKER_URL, dead_letter_queue(queue)),
         timeout=10,
         what="dead letters appear",
     )
-    assert sorted(m.properties["message_id"] for m in dead) == sorted(ids)  # each one once
+    assert sorted(m.properties["message_id"] for m in dead) == sorted(ids.values())
     reasons = {
         m.properties["message_id"]: m.properties["application_headers"]["x-eventbus-dead-reason"]
         for m in dead
     }
-    assert reasons[ids[0]].startswith("body is not JSON")
-    assert reasons[ids[1]].startswith("UnknownEventError")
-    assert reasons[ids[2]].startswith("ValidationError")
+    for reason, message_id in ids.items():
+        assert reason in reasons[message_id], (reason, reasons[message_id])
     split.check_alive()
-    assert (
-        orders.value(
-            "SELECT count(*) FROM eventbus_outboxmessage WHERE id = ANY(%s::uuid[])", (ids,)
-        )
-        == 0
+    stored = orders.value(
+        "SELECT count(*) FROM eventbus_outboxmessage WHERE id = ANY(%s::uuid[])",
+        (list(ids.values()),),
     )
+    assert stored == 0
     assert_each_registration_applied_once(accounts, orders, good, 3)
+
+
+def test_each_service_publishes_only_its_own_events_and_reads_only_its_own_queue(split):
+    # given the accounts service's own broker credentials
+    accounts_url = split.config.service_broker("accounts")
+    assert accounts_url != BROKER_URL
+
+    with kombu.Connection(accounts_url) as connection:
+        channel = connection.channel()
+        channel.confirm_select()
+        # when it publishes its own event, the broker takes it
+        channel.basic_publish_confirm(
+            amqp.Message(b"{}"), split.config.exchange, "accounts.nothing_yet.v1", confirm_timeout=5
+        )
+        # but an orders event is refused by the broker
+        with pytest.raises(AccessRefused, match=r"orders\.order_placed\.v1"):
+            channel.basic_publish_confirm(
+                amqp.Message(b"{}"),
+                split.config.exchange,
+                "orders.order_placed.v1",
+                confirm_timeout=5,
+            )
+    # and it may not read the orders service's queue either
+    with kombu.Connection(accounts_url) as connection, pytest.raises(AccessRefused):
+        connection.channel().basic_get(queue_name(split.config, "orders"), no_ack=False)
 
 
 def test_publishing_goes_on_while_the_relay_cannot_reach_the_broker(split):

@@ -3,11 +3,14 @@
     python tools/split.py            (what `make split` runs)
 
 Each service gets its own PostgreSQL database, a gunicorn web server, a worker (relay to
-the broker, retries) and a consumer (its queue). Ctrl-C stops everything. Tests use
-SplitDeployment directly, with their own ports, database names and queue prefix.
+the broker, retries) and a consumer (its queue), and connects to RabbitMQ as its own user
+(made with `rabbitmqctl`; passwords from EVENTBUS_BROKER_PASSWORD_<MODULE>), allowed to
+publish only its own module's events. Ctrl-C stops everything. Tests use SplitDeployment
+directly, with their own ports, database names, queue prefix and broker users.
 """
 
 import argparse
+import json
 import os
 import secrets
 import signal
@@ -20,6 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -38,6 +42,10 @@ class SplitConfig:
     web_workers: int = 2
     fresh: bool = False
     quiet: bool = False
+    #: Each service connects as its own RabbitMQ user, "<broker_user_prefix><module>",
+    #: made by `rabbitmqctl` (see ensure_broker_users); off: every service uses ``broker``.
+    broker_users: bool = True
+    broker_user_prefix: str = "eventbus-"
 
     # A fresh secret key per service and run: the settings refuse to start without one.
     secret_keys: dict[str, str] = field(
@@ -67,7 +75,7 @@ class SplitConfig:
             "DATABASE_URL": f"{self.postgres}/{self.database_name(module)}",
             "DB_CONN_MAX_AGE": "60",
             **self.web_security_env(module),
-            "EVENTBUS_BROKER_URL": self.broker,
+            "EVENTBUS_BROKER_URL": self.service_broker(module),
             "EVENTBUS_EXCHANGE": self.exchange,
             "EVENTBUS_QUEUE_PREFIX": self.queue_prefix,
             "JWT_PUBLIC_KEY_PATH": str(keys["public"]),
@@ -78,6 +86,77 @@ class SplitConfig:
         else:
             env.pop("JWT_PRIVATE_KEY_PATH", None)
         return env
+
+    def broker_user(self, module: str) -> tuple[str, str]:
+        """The service's broker user and password: EVENTBUS_BROKER_PASSWORD_<MODULE> from
+        the environment, else a development-only default."""
+        password = os.environ.get(
+            f"EVENTBUS_BROKER_PASSWORD_{module.upper()}", f"{module}-dev-only-broker-password"
+        )
+        return f"{self.broker_user_prefix}{module}", password
+
+    def service_broker(self, module: str) -> str:
+        """The broker URL a service connects with: ``broker`` with the service's own user."""
+        if not self.broker_users:
+            return self.broker
+        user, password = self.broker_user(module)
+        parts = urlsplit(self.broker)
+        host = parts.netloc.rpartition("@")[2]
+        netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
+        return urlunsplit(parts._replace(netloc=netloc))
+
+    def vhost(self) -> str:
+        path = urlsplit(self.broker).path
+        return unquote(path[1:]) if len(path) > 1 else "/"
+
+
+def rabbitmqctl(*args: str, timeout: float = 60) -> str:
+    """Run ``rabbitmqctl ARGS`` on this machine; raises RuntimeError with its error output."""
+    done = subprocess.run(
+        ["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=timeout
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"rabbitmqctl {args[0]} failed: {(done.stderr or done.stdout).strip()}")
+    return done.stdout
+
+
+def ensure_broker_users(config: SplitConfig) -> None:
+    """Create or update each service's RabbitMQ user (idempotent): its password, and the
+    permissions its own process computes (`manage.py eventbus broker-permissions`): its
+    own queues, and publishing only its own module's routing keys."""
+    vhost = config.vhost()
+    for module in MODULES:
+        user, password = config.broker_user(module)
+        try:
+            rabbitmqctl("add_user", user, password)
+        except RuntimeError as exc:
+            if "already exists" not in str(exc):
+                raise
+            rabbitmqctl("change_password", user, password)
+        wanted = json.loads(
+            run(
+                ["manage.py", "eventbus", "broker-permissions", "--exchange", config.exchange],
+                env=config.env(module),
+            )
+        )
+        rabbitmqctl(
+            "set_permissions", "-p", vhost, user,
+            wanted["configure"], wanted["write"], wanted["read"],
+        )  # fmt: skip
+        rabbitmqctl("clear_topic_permissions", "-p", vhost, user)
+        for exchange, write in wanted["topics"].items():
+            rabbitmqctl("set_topic_permissions", "-p", vhost, user, exchange, write, ".*")
+
+
+def delete_broker_users(config: SplitConfig) -> None:
+    """Delete the services' RabbitMQ users (a private test deployment's)."""
+    for module in MODULES:
+        user, _ = config.broker_user(module)
+        try:
+            rabbitmqctl("delete_user", user)
+        except RuntimeError as exc:
+            if "does not exist" not in str(exc) and "no_such_user" not in str(exc):
+                raise
 
 
 def ensure_keys(directory: Path) -> dict[str, Path]:
@@ -209,6 +288,8 @@ class SplitDeployment(Processes):
         return self.run(module, "manage.py", *args)
 
     def prepare(self) -> None:
+        if self.config.broker_users:
+            ensure_broker_users(self.config)
         for module in MODULES:
             ensure_database(self.config, module)
             self.manage(module, "migrate", "--no-input", "-v0")
@@ -257,6 +338,11 @@ class SplitDeployment(Processes):
                 f"  databases {self.config.database_name('accounts')} and "
                 f"{self.config.database_name('orders')} on {self.config.postgres}",
                 f"  broker    {self.config.broker} (exchange {self.config.exchange!r})",
+                "  users     "
+                + " and ".join(self.config.broker_user(m)[0] for m in MODULES)
+                + " (each may publish only its own events)"
+                if self.config.broker_users
+                else "  users     the broker URL's, shared",
                 "",
             ]
         )
@@ -280,10 +366,16 @@ def main() -> None:
     parser.add_argument("--postgres", default=SplitConfig.postgres)
     parser.add_argument("--broker", default=SplitConfig.broker)
     parser.add_argument("--fresh", action="store_true", help="drop and recreate both databases")
+    parser.add_argument(
+        "--shared-broker-user",
+        action="store_true",
+        help="connect every service as the --broker URL's user (no rabbitmqctl here)",
+    )
     args = parser.parse_args()
     config = SplitConfig(
         postgres=args.postgres,
         broker=args.broker,
+        broker_users=not args.shared_broker_user,
         ports={"accounts": args.accounts_port, "orders": args.orders_port},
         fresh=args.fresh,
     )

@@ -13,8 +13,9 @@ import amqp
 import kombu
 from kombu.exceptions import OperationalError
 
-from eventbus.broker.topology import dead_letter_queue, declare_exchange, declare_queue
-from eventbus.broker.wire import CONTENT_TYPE, WireMessage
+from eventbus.broker.topology import dead_letter_exchange, declare_exchange, declare_queue
+from eventbus.broker.wire import CONTENT_ENCODING, CONTENT_TYPE, WireMessage
+from eventbus.exceptions import BrokerTopologyError
 
 logger = logging.getLogger("eventbus.amqp")
 
@@ -41,7 +42,15 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     amqp.exceptions.ConnectionError,
     amqp.exceptions.RecoverableConnectionError,
     amqp.exceptions.ChannelError,
+    amqp.exceptions.MessageNacked,
 )
+
+#: The header a dead letter carries its reason in, and the longest reason written.
+DEAD_REASON_HEADER = "x-eventbus-dead-reason"
+MAX_REASON_CHARS = 1000
+#: An original header larger than this (as text) is not copied onto the dead letter (its
+#: name is listed instead), so that the dead letter fits in one AMQP frame.
+MAX_COPIED_HEADER_CHARS = 1024
 
 
 def to_amqp(message: WireMessage) -> amqp.Message:
@@ -162,17 +171,39 @@ class Received:
 
     queue: str
     delivery_tag: int
-    message_id: str | None
+    message_id: object
     body: bytes
-    headers: dict[str, Any]
+    headers: object
+    #: None when the message did not come through an exchange (then it is not checked).
+    routing_key: str | None = None
+    content_type: object = CONTENT_TYPE
+    content_encoding: object = CONTENT_ENCODING
+
+
+def dead_letter_headers(received: Received, reason: str) -> dict[str, Any]:
+    """The headers of ``received``'s dead letter: its own (unless too large to copy), its
+    routing key, and the reason, as valid UTF-8 of bounded length."""
+    original = received.headers if isinstance(received.headers, dict) else {}
+    kept = {k: v for k, v in original.items() if len(repr(v)) <= MAX_COPIED_HEADER_CHARS}
+    dropped = [str(k)[:100] for k in original if k not in kept]
+    if dropped:
+        kept["x-eventbus-headers-dropped"] = ", ".join(dropped)[:MAX_COPIED_HEADER_CHARS]
+    readable = reason.encode("utf-8", "backslashreplace").decode("utf-8")
+    return {
+        **kept,
+        "x-eventbus-routing-key": received.routing_key or "",
+        DEAD_REASON_HEADER: readable[:MAX_REASON_CHARS],
+    }
 
 
 class BatchingConsumer:
     """Consumes the given queues; hands over what has arrived in batches; acks after.
 
     ``handle(batch)`` must commit its work before returning; it returns the messages to
-    send to their queue's dead-letter queue with a reason. Only then is the batch
-    acknowledged (one ack for all), so a crash before that redelivers the whole batch.
+    send to their queue's dead-letter queue with a reason. Each dead letter is published
+    on a channel with publisher confirms and waited for; only once the broker has confirmed
+    them all is the batch acknowledged (one ack for all), so a crash or an unconfirmed dead
+    letter before that redelivers the whole batch (what was stored is deduplicated).
     """
 
     def __init__(
@@ -183,41 +214,59 @@ class BatchingConsumer:
         *,
         prefetch: int,
         handle: Callable[[list[Received]], list[tuple[Received, str]]],
+        confirm_timeout: float = 10.0,
     ) -> None:
         self.url = url
         self.exchange = exchange
         self.queues = queues
         self.prefetch = prefetch
         self.handle = handle
+        self.confirm_timeout = confirm_timeout
         self._buffer: list[Received] = []
         self._connection: kombu.Connection | None = None
         self._channel: Any = None
+        self._dead_letters: Any = None  # a channel in confirm mode
 
     def connect(self) -> kombu.Connection:
         """Open the connection, declare the topology and start consuming; return it."""
         connection = kombu.Connection(self.url, connect_timeout=5, heartbeat=HEARTBEAT_SECONDS)
         connection.connect()
         channel = connection.channel()
-        declare_exchange(channel, self.exchange)
-        for queue, bindings in self.queues.items():
-            declare_queue(channel, self.exchange, queue, bindings)
+        channel.auto_decode = False  # bodies stay bytes: decoding is the wire format's job
+        try:
+            declare_exchange(channel, self.exchange)
+            for queue, bindings in self.queues.items():
+                declare_queue(channel, self.exchange, queue, bindings)
+        except amqp.exceptions.PreconditionFailed as exc:
+            connection.release()
+            raise BrokerTopologyError(
+                f"The broker refused the bus's topology: {exc}. A queue's type or arguments "
+                "cannot change in place (classic to quorum, another delivery limit): move to "
+                "new queues as docs/split-mode.md says (e.g. a new EVENTBUS['QUEUE_PREFIX'])."
+            ) from exc
+        dead_letters = connection.channel()
+        dead_letters.confirm_select()
         channel.basic_qos(0, self.prefetch, False)
         for queue in self.queues:
             channel.basic_consume(queue, callback=self._make_callback(queue))
-        self._connection, self._channel = connection, channel
+        self._connection, self._channel, self._dead_letters = connection, channel, dead_letters
         logger.info("consuming %s from %s", ", ".join(self.queues), connection.as_uri())
         return connection
 
     def _make_callback(self, queue: str) -> Callable[[amqp.Message], None]:
         def on_message(message: amqp.Message) -> None:
             properties = message.properties
+            body = message.body
             self._buffer.append(
                 Received(
                     queue=queue,
                     delivery_tag=message.delivery_tag,
                     message_id=properties.get("message_id"),
-                    body=message.body if isinstance(message.body, bytes) else message.body.encode(),
-                    headers=dict(properties.get("application_headers") or {}),
+                    body=body if isinstance(body, bytes) else body.encode("utf-8", "surrogatepass"),
+                    headers=properties.get("application_headers"),
+                    routing_key=(message.delivery_info or {}).get("routing_key", ""),
+                    content_type=properties.get("content_type"),
+                    content_encoding=properties.get("content_encoding"),
                 )
             )
 
@@ -231,10 +280,11 @@ class BatchingConsumer:
         """
         connection = self._connection if self._connection is not None else self.connect()
         connection.heartbeat_check()
-        try:
-            connection.drain_events(timeout=timeout)
-        except TimeoutError:
-            return 0
+        if not self._buffer:  # messages may have come while waiting for a confirm
+            try:
+                connection.drain_events(timeout=timeout)
+            except TimeoutError:
+                return 0
         while len(self._buffer) < self.prefetch:  # take what is already here, no waiting
             try:
                 connection.drain_events(timeout=0)
@@ -249,24 +299,32 @@ class BatchingConsumer:
         return len(batch)
 
     def _dead_letter(self, received: Received, reason: str) -> None:
+        """Publish to the queue's dead letters and wait for the broker's confirm; raises
+        one of CONNECTION_ERRORS (MessageNacked, a timeout) if it does not come."""
+        headers = dead_letter_headers(received, reason)
         logger.warning(
-            "dead-lettering message %s from %s: %s", received.message_id, received.queue, reason
+            "dead-lettering message %r from %s: %s",
+            received.message_id,
+            received.queue,
+            headers[DEAD_REASON_HEADER],
         )
-        headers = {**received.headers, "x-eventbus-dead-reason": reason}
-        self._channel.basic_publish(
+        message_id = received.message_id
+        self._dead_letters.basic_publish_confirm(
             amqp.Message(
                 received.body,
                 delivery_mode=2,
-                message_id=received.message_id,
+                message_id=message_id if isinstance(message_id, str) else None,
                 application_headers=headers,
             ),
-            "",
-            dead_letter_queue(received.queue),
+            dead_letter_exchange(self.exchange),
+            received.queue,
+            confirm_timeout=self.confirm_timeout,
         )
 
     def close(self) -> None:
         self._buffer = []
         connection, self._connection, self._channel = self._connection, None, None
+        self._dead_letters = None
         if connection is not None:
             try:
                 connection.release()

@@ -49,6 +49,7 @@ class Consumer:
             self.queues,
             prefetch=bus_settings.PREFETCH,
             handle=self._handle,
+            confirm_timeout=bus_settings.CONFIRM_TIMEOUT_SECONDS,
         )
 
     def stop(self) -> None:

@@ -14,6 +14,7 @@ ACTIONS = [
     "retry",
     "relay",
     "consume",
+    "broker-permissions",
     "dead-letters",
     "replay",
     "purge",

@@ -81,6 +81,11 @@ class Store(ABC):
         transaction inserted."""
 
     @abstractmethod
+    def stored_envelopes(self, event_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Envelope]:
+        """The stored envelopes among ``event_ids``, by id (to tell a redelivery from a
+        different message reusing an id)."""
+
+    @abstractmethod
     def claim_outbox(
         self,
         *,

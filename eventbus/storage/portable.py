@@ -213,6 +213,10 @@ class PortableStore(Store):
         )
         return {i for i in ids if i not in before}
 
+    def stored_envelopes(self, event_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Envelope]:
+        rows = OutboxMessage.objects.using(self.using).filter(pk__in=list(event_ids))
+        return {row.pk: envelope_of(row) for row in rows}
+
     def claim_outbox(
         self,
         *,

@@ -119,6 +119,7 @@ def test_unreadable_messages_are_dead_lettered_with_the_reason(broker, subscribe
                 "x-event-name": "samples.thing_happened",
                 "x-event-version": 1,
                 "x-occurred-at": timezone.now().isoformat(),
+                "x-producer": "samples",
             },
             serializer=None,
             content_type="application/json",

@@ -74,3 +74,19 @@ def test_a_fixed_setting_is_read_again():
             bus_settings.MAX_ATTEMPTS  # noqa: B018
         with override_settings(EVENTBUS={"MAX_ATTEMPTS": 3}):
             assert bus_settings.MAX_ATTEMPTS == 3
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("MAX_MESSAGE_BYTES", r"EVENTBUS\['MAX_MESSAGE_BYTES'\] must be at least 1 \(bytes\)\."),
+        ("DELIVERY_LIMIT", r"EVENTBUS\['DELIVERY_LIMIT'\] must be at least 1\."),
+    ],
+)
+def test_broker_limits_below_one_are_refused(key, message):
+    with override_settings(EVENTBUS={key: 0}), pytest.raises(ImproperlyConfigured, match=message):
+        bus_settings.MAX_MESSAGE_BYTES  # noqa: B018
+
+
+def test_broker_limits_have_their_documented_defaults():
+    assert (bus_settings.MAX_MESSAGE_BYTES, bus_settings.DELIVERY_LIMIT) == (1048576, 10)

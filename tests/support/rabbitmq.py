@@ -11,7 +11,7 @@ from django.test import override_settings
 from eventbus.broker.topology import delete_topology
 from eventbus.broker.topology import queue_name as bus_queue_name
 from tests.support.processes import client_ports
-from tools.split import MODULES, SplitConfig
+from tools.split import MODULES, SplitConfig, rabbitmqctl
 
 
 def unreachable(broker: str) -> str | None:
@@ -46,15 +46,6 @@ def get_all(broker: str, queue: str) -> list[Any]:
         while (message := channel.basic_get(queue, no_ack=True)) is not None:
             messages.append(message)
     return messages
-
-
-def rabbitmqctl(*args: str, timeout: float = 60) -> str:
-    done = subprocess.run(
-        ["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=timeout
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {done.stderr.strip()}")
-    return done.stdout
 
 
 def rabbitmqctl_unusable() -> str | None:
