@@ -120,6 +120,12 @@ def success_defaults() -> dict[str, Any]:
 
 
 @cache
+def _preparers(names: tuple[str, ...]) -> list[Any]:
+    """The outbox fields' ``get_db_prep_save``, looked up once."""
+    return [field_of(OutboxMessage, name).get_db_prep_save for name in names]
+
+
+@cache
 def _success_preparers() -> tuple[Any, Any]:
     """How a time and an event id are prepared for the database, by their fields."""
     return (
@@ -160,13 +166,20 @@ class PortableStore(Store):
     def connection(self) -> BaseDatabaseWrapper:
         return connections[self.using]
 
-    def _prep(self, model: Any, names: Sequence[str], values: dict[str, Any]) -> list[Any]:
-        connection = connections[self.using]
+    def _outbox_params(
+        self, envelope: Envelope, *, broker: str, dispatched_at: datetime | None
+    ) -> list[Any]:
+        """The values of OUTBOX_FIELDS for ``envelope``, prepared by their model fields."""
+        connection = self.connection
+        values = self._outbox_values(envelope, broker=broker, dispatched_at=dispatched_at)
         return [
-            model._meta.get_field(name).get_db_prep_save(values[name], connection) for name in names
+            prepare(values[name], connection)
+            for name, prepare in zip(OUTBOX_FIELDS, _preparers(OUTBOX_FIELDS), strict=True)
         ]
 
-    def _outbox_values(self, envelope: Envelope, *, broker: str, dispatched_at: datetime | None):  # type: ignore[no-untyped-def]
+    def _outbox_values(
+        self, envelope: Envelope, *, broker: str, dispatched_at: datetime | None
+    ) -> dict[str, Any]:
         return {
             "id": envelope.event_id,
             "name": envelope.name,
@@ -186,14 +199,11 @@ class PortableStore(Store):
     def insert_message(
         self, envelope: Envelope, *, dispatched: bool, notify: bool, broker: str
     ) -> None:
-        values = self._outbox_values(
+        params = self._outbox_params(
             envelope, broker=broker, dispatched_at=envelope.occurred_at if dispatched else None
         )
         with self.connection.cursor() as cursor:
-            cursor.execute(
-                _insert_sql(OutboxMessage, OUTBOX_FIELDS),
-                self._prep(OutboxMessage, OUTBOX_FIELDS, values),
-            )
+            cursor.execute(_insert_sql(OutboxMessage, OUTBOX_FIELDS), params)
 
     def insert_received(self, envelopes: Sequence[Envelope]) -> set[uuid.UUID]:
         rows = OutboxMessage.objects.using(self.using)

@@ -145,13 +145,11 @@ class PostgresStore(PortableStore):
     def insert_message(
         self, envelope: Envelope, *, dispatched: bool, notify: bool, broker: str
     ) -> None:
-        values = self._outbox_values(
+        params = self._outbox_params(
             envelope, broker=broker, dispatched_at=envelope.occurred_at if dispatched else None
         )
         with self.connection.cursor() as cursor:
-            cursor.execute(
-                _insert_message_sql(notify), self._prep(OutboxMessage, OUTBOX_FIELDS, values)
-            )
+            cursor.execute(_insert_message_sql(notify), params)
 
     def insert_received(self, envelopes: Sequence[Envelope]) -> set[uuid.UUID]:
         from psycopg.types.json import Jsonb
