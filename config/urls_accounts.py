@@ -4,10 +4,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from config.metrics import metrics_view
 from config.views import ApiRootView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("metrics", metrics_view, name="metrics"),
     path("api/", ApiRootView.as_view(), name="api-root"),
     path("api/accounts/", include("accounts.api.urls")),
     path("api/auth/", include("rest_framework.urls")),

@@ -1,6 +1,9 @@
 """The eventbus Django app."""
 
+from importlib.util import find_spec
+
 from django.apps import AppConfig
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import autodiscover_modules
 
 
@@ -14,3 +17,14 @@ class EventbusConfig(AppConfig):
         # duplicate (name, version) pairs) sees every event, published here or not.
         autodiscover_modules("events")
         from eventbus import checks  # noqa: F401  (registers the version checks)
+        from eventbus.conf import bus_settings
+
+        if bus_settings.METRICS:
+            if find_spec("prometheus_client") is None:
+                raise ImproperlyConfigured(
+                    "EVENTBUS['METRICS'] is True but prometheus-client is not installed; "
+                    "install it or set EVENTBUS['METRICS'] to False."
+                )
+            from eventbus import metrics
+
+            metrics.connect()

@@ -15,6 +15,7 @@ EVENTBUS = {
     "MAX_MESSAGE_BYTES": 1048576,  # a consumed message with a larger body is dead-lettered
     "DELIVERY_LIMIT": 10,          # the broker sets a message aside after this many redeliveries
     "RETENTION_DAYS": 30,          # `eventbus purge` keeps delivered events this long
+    "METRICS": False,              # Prometheus metrics from the lifecycle signals (eventbus.metrics)
 }
 """
 
@@ -56,17 +57,22 @@ class BusSettings:
     # kills the consumer) is moved by the broker to the queue's dead-letter queue.
     DELIVERY_LIMIT: int = 10
     RETENTION_DAYS: int = 30
+    # Connect eventbus.metrics to the lifecycle signals at start-up (needs prometheus-client).
+    METRICS: bool = False
 
 
 _TYPES: dict[str, type] = get_type_hints(BusSettings)  # each key's declared type
-_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number"}
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "True or False"}
 
 
 def _typed(key: str, value: object) -> Any:
     """``value`` as the type BusSettings declares for ``key`` (an int is a float too);
     raises ImproperlyConfigured naming the key otherwise. A bool is not taken for a number."""
     expected = _TYPES[key]
-    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+    if expected is bool:
+        if isinstance(value, bool):
+            return value
+    elif expected is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, expected) and not isinstance(value, bool):
         return value

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from config.env import env_int, env_list, env_str
+from config.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -40,6 +40,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.metrics.RequestMetricsMiddleware",
     "eventbus.middleware.CorrelationIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -187,7 +188,12 @@ EVENTBUS = {
     "BROKER_URL": env_str("EVENTBUS_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"),
     "EXCHANGE": env_str("EVENTBUS_EXCHANGE", "eventbus"),
     "QUEUE_PREFIX": env_str("EVENTBUS_QUEUE_PREFIX", ""),
+    # Prometheus counters fed by the bus's lifecycle signals (eventbus.metrics), on /metrics.
+    "METRICS": env_bool("EVENTBUS_METRICS", True),
 }
+
+# /metrics answers a staff session, or this bearer token when it is set.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 
 # Login throttling (django-axes), on every login path: the API, the browsable API, the admin.
 # Counts live in axes' tables, so every process shares them; config.login_attempts takes each

@@ -1,13 +1,14 @@
-"""Bus statistics: the outbox backlog, deliveries per handler and status, the workers."""
+"""Bus statistics: the outbox backlog, deliveries per handler and status, the workers, and
+the gauges the metrics collector reads at each scrape."""
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import DEFAULT_DB_ALIAS
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from eventbus.models import Delivery, OutboxMessage, Worker
+from eventbus.models import DUE, Delivery, OutboxMessage, Worker
 from eventbus.subscriptions import all_subscriptions
 
 
@@ -93,4 +94,64 @@ def stats(*, using: str = DEFAULT_DB_ALIAS) -> BusStats:
         oldest_pending_at=backlog["oldest"],
         handlers=handlers,
         workers=workers,
+    )
+
+
+@dataclass(frozen=True)
+class GaugeStats:
+    """What the metrics collector reports at each scrape, taken at ``at``: the undispatched
+    backlog, rows still to relay, the oldest undispatched row received from the broker (the
+    consumer's lag), deliveries due again now, and dead letters per handler."""
+
+    at: datetime
+    backlog: int
+    oldest_pending_at: datetime | None
+    relay_pending: int
+    oldest_received_pending_at: datetime | None
+    due: int
+    dead_letters: dict[str, int] = field(default_factory=dict)
+
+
+def gauge_stats(*, using: str = DEFAULT_DB_ALIAS) -> GaugeStats:
+    """Two aggregate queries, read-only, each over the rows a partial index keeps (the
+    undispatched or unrelayed outbox rows; the unsettled deliveries)."""
+    now = timezone.now()
+    undispatched = Q(dispatched_at__isnull=True)
+    unrelayed = Q(broker=OutboxMessage.Broker.PENDING)
+    outbox = (
+        OutboxMessage.objects.using(using)
+        .filter(undispatched | unrelayed)
+        .aggregate(
+            backlog=Count("pk", filter=undispatched),
+            oldest=Min("occurred_at", filter=undispatched),
+            relay_pending=Count("pk", filter=unrelayed),
+            oldest_received=Min(
+                "occurred_at", filter=undispatched & Q(broker=OutboxMessage.Broker.RECEIVED)
+            ),
+        )
+    )
+    due = 0
+    dead: dict[str, int] = {}
+    grouped = (
+        Delivery.objects.using(using)
+        .exclude(status=Delivery.Status.SUCCEEDED)
+        .order_by()
+        .values("handler", "status")
+        .annotate(
+            count=Count("pk"),
+            due=Count("pk", filter=Q(status__in=DUE, next_attempt_at__lte=now)),
+        )
+    )
+    for row in grouped:
+        due += row["due"]
+        if row["status"] == Delivery.Status.DEAD:
+            dead[row["handler"]] = row["count"]
+    return GaugeStats(
+        at=now,
+        backlog=outbox["backlog"],
+        oldest_pending_at=outbox["oldest"],
+        relay_pending=outbox["relay_pending"],
+        oldest_received_pending_at=outbox["oldest_received"],
+        due=due,
+        dead_letters=dead,
     )
