@@ -1,6 +1,7 @@
-"""/metrics for Prometheus (staff or a bearer token only), and HTTP requests by view and status."""
+"""/metrics for Prometheus (staff or a bearer token only); each request counted and logged."""
 
 import hmac
+import logging
 import time
 from collections.abc import Callable
 
@@ -10,6 +11,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, Histogram
 
 from eventbus import metrics
 
+logger = logging.getLogger("config.requests")
+
 HTTP_REQUESTS = Histogram(
     "http_server_request_duration_seconds",
     "HTTP requests by view, method and status, and how long they took.",
@@ -18,8 +21,9 @@ HTTP_REQUESTS = Histogram(
 
 
 class RequestMetricsMiddleware:
-    """Times every request and labels it with the view's route name (``<unresolved>`` when
-    no URL matched, so a scan of random paths cannot make labels without bound)."""
+    """Times every request, labels it with the view's route name (``<unresolved>`` when no
+    URL matched, so a scan of random paths cannot make labels without bound) and logs one
+    line for it; inside CorrelationIdMiddleware, so the line carries the correlation id."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -29,8 +33,16 @@ class RequestMetricsMiddleware:
         response = self.get_response(request)
         match = request.resolver_match
         view = (match.view_name or match._func_path) if match else "<unresolved>"
-        HTTP_REQUESTS.labels(view, request.method or "", str(response.status_code)).observe(
-            time.perf_counter() - started
+        duration = time.perf_counter() - started
+        method, status = request.method or "", response.status_code
+        HTTP_REQUESTS.labels(view, method, str(status)).observe(duration)
+        logger.info(
+            "%s %s %s in %.1f ms",
+            method,
+            request.path,
+            status,
+            duration * 1000,
+            extra={"view": view, "method": method, "status": status, "duration": duration},
         )
         return response
 

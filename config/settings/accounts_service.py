@@ -15,5 +15,6 @@ ROOT_URLCONF = _service["ROOT_URLCONF"]
 DEBUG = _service["DEBUG"]
 SECRET_KEY = secret_key(debug=DEBUG)
 ALLOWED_HOSTS = _service["ALLOWED_HOSTS"]
+LOGGING = _service["LOGGING"]
 SIMPLE_JWT = _service["SIMPLE_JWT"]
 EVENTBUS = {**EVENTBUS, "TRANSPORT": "amqp"}

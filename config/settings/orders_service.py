@@ -16,6 +16,7 @@ ROOT_URLCONF = _service["ROOT_URLCONF"]
 DEBUG = _service["DEBUG"]
 SECRET_KEY = secret_key(debug=DEBUG)
 ALLOWED_HOSTS = _service["ALLOWED_HOSTS"]
+LOGGING = _service["LOGGING"]
 SIMPLE_JWT = _service["SIMPLE_JWT"]
 AUTH_USER_MODEL = "auth.User"
 # Its admin's staff users are django.contrib.auth's, whose usernames compare exactly.

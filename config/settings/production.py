@@ -1,6 +1,7 @@
 """Production: every secret from the environment, persistent connections, HTTPS hardening."""
 
 from config.env import env_int, env_list
+from config.logs import logging_config
 
 from .base import *  # noqa: F403
 from .base import BASE_DIR, database_from_env
@@ -24,3 +25,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# One JSON object per line, with the correlation id (and the event, handler, duration).
+LOGGING = logging_config(json=True)

@@ -15,6 +15,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_list, env_str
+from config.logs import logging_config
 
 from .base import INSTALLED_APPS as MONOLITH_APPS
 
@@ -54,6 +55,8 @@ def service_settings(module: str, simple_jwt: dict[str, Any]) -> dict[str, Any]:
         "ROOT_URLCONF": f"config.urls_{module}",
         "DEBUG": env_bool("DJANGO_DEBUG", False),
         "ALLOWED_HOSTS": env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"]),
+        # JSON lines with the correlation id, like production.
+        "LOGGING": logging_config(json=True),
         "SIMPLE_JWT": {
             **simple_jwt,
             "ALGORITHM": "RS256",

@@ -35,6 +35,7 @@ from eventbus.delivery.ordering import WAIT_RECHECK, blocking_event, waiting_not
 from eventbus.envelope import Envelope
 from eventbus.events import Event
 from eventbus.exceptions import DoNotRetry, UnknownEventError
+from eventbus.logcontext import log_extra
 from eventbus.models import DUE, Delivery
 from eventbus.signals import (
     announce,
@@ -46,6 +47,20 @@ from eventbus.storage import DeliveryKey, DeliveryRow, Failure, Store
 from eventbus.subscriptions import Subscription, subscription
 
 logger = logging.getLogger("eventbus.delivery")
+
+
+def _log_handled(job: "Job", duration: float) -> None:
+    """A debug line per success, built only when debug lines are wanted (the hot path)."""
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug(
+            "%s handled %s %s in %.3f s",
+            job.handler_id,
+            job.envelope.name,
+            job.key[0],
+            duration,
+            extra=log_extra(job.envelope, handler=job.handler_id, duration=duration),
+        )
+
 
 #: Outcome status of a pair with nothing to do.
 SKIPPED = "skipped"
@@ -246,6 +261,7 @@ class Session:
         if self.careful:
             # Written at once, so a later event of the aggregate in this pass sees it done.
             self.flush()
+        _log_handled(job, duration)
         if delivery_succeeded.receivers:
             announce(
                 delivery_succeeded,
@@ -269,7 +285,12 @@ class Session:
         row = self.store.record_failed(job.row, job.key, failure)
         self._hold(sub, job.envelope)
         logger.warning(
-            "%s failed on %s %s: %s", job.handler_id, job.envelope.name, job.key[0], failure.error
+            "%s failed on %s %s: %s",
+            job.handler_id,
+            job.envelope.name,
+            job.key[0],
+            failure.error,
+            extra=log_extra(job.envelope, handler=job.handler_id, duration=duration),
         )
         signal = delivery_failed if failure.next_attempt_at else delivery_dead_lettered
         announce(
@@ -287,7 +308,13 @@ class Session:
         note = waiting_note(blocker, job.envelope)
         self.store.record_waiting(job.row, job.key, note=note, at=now, until=now + WAIT_RECHECK)
         self._hold(sub, job.envelope)
-        logger.info("%s on %s %s", job.handler_id, job.key[0], note)
+        logger.info(
+            "%s on %s %s",
+            job.handler_id,
+            job.key[0],
+            note,
+            extra=log_extra(job.envelope, handler=job.handler_id),
+        )
         return Outcome(job.handler_id, Delivery.Status.WAITING, note)
 
     # --- what the caller calls --------------------------------------------------------
@@ -341,7 +368,12 @@ class OwnTransactionSession(Session):
                 self._record_success(job, duration)
         except IntegrityError as exc:
             if recorded:  # another process recorded this delivery first: its effect stands
-                logger.info("%s already delivered %s", job.handler_id, job.key[0])
+                logger.info(
+                    "%s already delivered %s",
+                    job.handler_id,
+                    job.key[0],
+                    extra=log_extra(job.envelope, handler=job.handler_id),
+                )
                 self._dispatch_if_last(job)
                 return Outcome(job.handler_id, SKIPPED)
             return self.fail(job, sub, exc, duration=time.perf_counter() - started)
@@ -357,6 +389,7 @@ class OwnTransactionSession(Session):
             self.store.record_succeeded(
                 existing=[job.row.id], dispatched=dispatched, at=timezone.now()
             )
+        _log_handled(job, duration)
         if delivery_succeeded.receivers:
             announce(
                 delivery_succeeded,
