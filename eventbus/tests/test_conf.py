@@ -42,6 +42,8 @@ def test_an_integer_is_taken_where_a_number_is_expected():
             r"EVENTBUS\['RETRY_JITTER'\] is '0\.1' \(str\); it must be a number",
         ),
         ("BROKER_URL", None, r"EVENTBUS\['BROKER_URL'\] is None \(NoneType\); it must be a string"),
+        ("METRICS", 1, r"EVENTBUS\['METRICS'\] is 1 \(int\); it must be True or False\."),
+        ("METRICS", "yes", r"EVENTBUS\['METRICS'\] is 'yes' \(str\); it must be True or False"),
     ],
 )
 def test_a_value_of_the_wrong_type_names_the_key(key, value, message):
@@ -90,3 +92,10 @@ def test_broker_limits_below_one_are_refused(key, message):
 
 def test_broker_limits_have_their_documented_defaults():
     assert (bus_settings.MAX_MESSAGE_BYTES, bus_settings.DELIVERY_LIMIT) == (1048576, 10)
+
+
+def test_metrics_take_a_boolean_and_are_off_by_default():
+    with override_settings(EVENTBUS={}):
+        assert bus_settings.METRICS is False
+    with override_settings(EVENTBUS={"METRICS": True}):
+        assert bus_settings.METRICS is True
