@@ -9,7 +9,7 @@ ASYNCAPI_TOOL := tools/asyncapi
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test test-postgres test-split test-schema install lint typecheck boundaries contracts asyncapi format check-deploy keys split bench clean
+.PHONY: run serve test test-postgres test-split test-schema install lint typecheck boundaries contracts asyncapi format check-deploy keys split bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -25,6 +25,12 @@ run: install ## Migrate SQLite, load demo data, serve on 127.0.0.1:8000
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py load_demo_data
 	$(PY) manage.py runserver 127.0.0.1:8000
+
+serve: export DJANGO_SETTINGS_MODULE = config.settings.production
+serve: install ## Production settings under gunicorn (gunicorn.conf.py); see docs/operating.md for the env
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py collectstatic --no-input -v0
+	$(VENV)/bin/gunicorn --config gunicorn.conf.py
 
 test: install boundaries lint typecheck contracts ## The whole suite on SQLite (DATABASE_URL=postgres://... for PostgreSQL)
 	$(PY) -m pytest

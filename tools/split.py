@@ -74,6 +74,8 @@ class SplitConfig:
             "DJANGO_SETTINGS_MODULE": f"config.settings.{module}_service",
             "DATABASE_URL": f"{self.postgres}/{self.database_name(module)}",
             "DB_CONN_MAX_AGE": "60",
+            # Each service collects its own static files (make split runs collectstatic).
+            "DJANGO_STATIC_ROOT": str(ROOT / "var" / "static" / module),
             **self.web_security_env(module),
             "EVENTBUS_BROKER_URL": self.service_broker(module),
             "EVENTBUS_EXCHANGE": self.exchange,
@@ -198,12 +200,13 @@ def run(argv: Sequence[str], *, env: Mapping[str, str], timeout: float = 300) ->
 
 
 def web_server(port: int, workers: int) -> list[str]:
-    """The command of a gunicorn serving the project on 127.0.0.1:PORT, access log on stdout."""
+    """The command of a gunicorn serving the project on 127.0.0.1:PORT with the project's
+    gunicorn.conf.py (timeouts, graceful shutdown, access log with the correlation id)."""
     return [
         PYTHON, "-m", "gunicorn", "config.wsgi:application",
+        "--config", str(ROOT / "gunicorn.conf.py"),
         "--bind", f"127.0.0.1:{port}",
         "--workers", str(workers),
-        "--access-logfile", "-",
     ]  # fmt: skip
 
 
@@ -293,6 +296,7 @@ class SplitDeployment(Processes):
         for module in MODULES:
             ensure_database(self.config, module)
             self.manage(module, "migrate", "--no-input", "-v0")
+            self.manage(module, "collectstatic", "--no-input", "-v0")
         self.manage("orders", "load_catalogue")
 
     def start(self) -> None:

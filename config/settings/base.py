@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "accounts",
     "orders",
     "config.apps.ProjectConfig",
+    # Makes the database cache's table on every migrate (in split mode too).
+    "config.cachetable.apps.CacheTableConfig",
 ]
 
 MIDDLEWARE = [
@@ -45,6 +47,8 @@ MIDDLEWARE = [
     # Inside the correlation id's scope, so its log line per request carries the id.
     "config.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight after SecurityMiddleware, before sessions: no database for a CSS.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -120,19 +124,32 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# `collectstatic` writes here (make serve, make split); whitenoise serves it.
+STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "var" / "static")))
 
 LOGIN_URL = "/api/auth/login/"
 
 # The largest request body read into memory (Django's forms and the API's JSON parser).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024)
 
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "modular-monolith",
-    }
-}
+CACHE_TABLE = "django_cache"
+
+
+def cache_from_env() -> dict[str, object]:
+    """One cache shared by every process (DRF's throttle counts live in it): Redis when
+    REDIS_URL is set (redis://host:6379/0), else the database's CACHE_TABLE, which
+    ``migrate`` makes (config.cachetable)."""
+    redis_url = env_str("REDIS_URL", "")
+    if redis_url:
+        return {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", ""),
+        }
+    return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": CACHE_TABLE}
+
+
+CACHES = {"default": cache_from_env()}
 
 REST_FRAMEWORK = {
     # JSON nested at most 32 levels (deeper is a 400, never a 500); forms as DRF's.

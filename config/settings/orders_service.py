@@ -9,6 +9,7 @@ from .base import EVENTBUS, SIMPLE_JWT
 from .hardening import *  # noqa: F403
 from .hardening import secret_key
 from .service import service_settings
+from .serving import *  # noqa: F403
 
 _service = service_settings("orders", SIMPLE_JWT)
 INSTALLED_APPS = _service["INSTALLED_APPS"]

@@ -1,4 +1,5 @@
-"""Production: every secret from the environment, persistent connections, HTTPS hardening."""
+"""Production: every secret from the environment, persistent connections, HTTPS hardening,
+hashed static files (config.settings.serving)."""
 
 from config.env import env_int, env_list
 from config.logs import logging_config
@@ -7,6 +8,7 @@ from .base import *  # noqa: F403
 from .base import BASE_DIR, database_from_env
 from .hardening import *  # noqa: F403
 from .hardening import secret_key
+from .serving import *  # noqa: F403
 
 DEBUG = False
 SECRET_KEY = secret_key(debug=DEBUG)
@@ -20,11 +22,6 @@ DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 600)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 SIMPLE_JWT = {**SIMPLE_JWT, "SIGNING_KEY": SECRET_KEY}  # noqa: F405
-
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-}
 
 # One JSON object per line, with the correlation id (and the event, handler, duration).
 LOGGING = logging_config(json=True)

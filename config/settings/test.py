@@ -7,8 +7,15 @@ DATABASES = {"default": database_from_env(BASE_DIR / "var" / "test.sqlite3")}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 DEMO_DATA_ALLOWED = True
+# Process-local: tests clear it between tests without a database; the served tests
+# (tests/test_serving.py) run the shared caches under gunicorn.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Rates no suite of tests reaches from one address; the throttle tests set their own.
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_THROTTLE_RATES": {"register": "10000/minute", "token_refresh": "10000/minute"},
 }
+
+# whitenoise serves STATIC_ROOT (and, with DEBUG, the apps' files): it warns when it is missing
+# before the first collectstatic.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
