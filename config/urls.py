@@ -1,12 +1,15 @@
-"""URLs of the monolith: both modules' APIs, the browsable API's login, schema, docs, admin."""
+"""URLs of the monolith: probes, both modules' APIs, the browsable API's login, schema, docs, admin."""
 
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from config.health import healthz, readyz
 from config.views import ApiRootView
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/", ApiRootView.as_view(), name="api-root"),
     path("api/accounts/", include("accounts.api.urls")),

@@ -253,7 +253,7 @@ def test_a_running_consumer_has_a_heartbeat_row_removed_on_a_clean_stop(broker, 
     consumer = Consumer(once=True, poll=0.2)
     seen: list[tuple[str, str, int, list[str]]] = []
 
-    def look(*, timeout: float) -> int:  # the transport's poll, watched from inside run()
+    def look(timeout: float) -> int:  # the transport's poll, watched from inside run()
         seen.extend(
             (r.name, r.hostname, r.pid, r.queues) for r in ConsumerRow.objects.exclude(pk=fresh.pk)
         )
