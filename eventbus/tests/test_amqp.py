@@ -14,6 +14,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from eventbus import publish
+from eventbus.broker import consumer as consumer_module
 from eventbus.broker.amqp import ConfirmingPublisher
 from eventbus.broker.consumer import Consumer
 from eventbus.broker.relay import Relayer
@@ -272,3 +273,22 @@ def test_a_running_consumer_has_a_heartbeat_row_removed_on_a_clean_stop(broker, 
     ]
     assert not ConsumerRow.objects.filter(pk=stale.pk).exists()  # pruned at start
     assert list(ConsumerRow.objects.values_list("name", flat=True)) == ["alive-elsewhere"]
+
+
+def test_a_running_consumer_refreshes_its_heartbeat(broker, subscribe, monkeypatch):
+    subscribe(ThingHappened, lambda event: None)
+    monkeypatch.setattr(consumer_module, "HEARTBEAT_EVERY", timedelta(0))  # beat every loop
+    consumer = Consumer(poll=0.05)
+    beats = []
+
+    def look(timeout: float) -> int:
+        beats.append(ConsumerRow.objects.get(name=consumer.name).heartbeat_at)
+        if len(beats) == 3:
+            consumer.stop()
+        return 0
+
+    consumer._transport.poll = look  # type: ignore[method-assign]
+    consumer.run()
+
+    assert beats[0] < beats[1] < beats[2]
+    assert not ConsumerRow.objects.filter(name=consumer.name).exists()
