@@ -1,13 +1,16 @@
-"""URLs of the accounts service in split mode: its API, the browsable API's login, docs, admin."""
+"""URLs of the accounts service in split mode: probes, its API, the API login, docs, admin."""
 
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from config.health import healthz, readyz
 from config.metrics import metrics_view
 from config.views import ApiRootView
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("metrics", metrics_view, name="metrics"),
     path("api/", ApiRootView.as_view(), name="api-root"),

@@ -178,3 +178,21 @@ class Worker(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Consumer(models.Model):
+    """A running `eventbus consume` process and the queues it reads; its heartbeat says it
+    is alive."""
+
+    name = models.CharField(max_length=200, unique=True)
+    hostname = models.CharField(max_length=200)
+    pid = models.PositiveIntegerField()
+    queues = models.JSONField(default=list)
+    started_at = models.DateTimeField()
+    heartbeat_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["started_at"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -4,7 +4,13 @@ import logging
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from types import FrameType
+
+#: How often a worker or consumer refreshes its heartbeat row.
+HEARTBEAT_EVERY = timedelta(seconds=5)
+#: A worker or consumer whose heartbeat is older than this is taken for dead.
+PRESUMED_DEAD_AFTER = timedelta(seconds=30)
 
 
 @contextmanager

@@ -10,6 +10,7 @@ Marked ``split``: deselected by default (``make test`` runs on SQLite); ``make t
 runs them. They need PostgreSQL and RabbitMQ: without them they skip, or fail under CI=true.
 """
 
+import json
 import os
 import signal
 import threading
@@ -283,6 +284,34 @@ def test_an_orders_admin_session_is_never_treated_as_a_customer(split):
 
 
 # --- faults ----------------------------------------------------------------------------------
+
+
+def ready_checks(url: str) -> tuple[int, dict[str, bool]]:
+    reply = http("GET", f"{url}/readyz")
+    return reply.status, {name: check["ok"] for name, check in reply.body["checks"].items()}
+
+
+def test_each_service_is_ready_and_its_consumer_shows_in_stats_until_it_stops(split):
+    for url in urls(split):
+        status, checks = ready_checks(url)
+        assert status == 200, checks
+        assert checks["database"] and checks["broker"] and checks["consumer"]
+    stats = json.loads(split.manage("orders", "eventbus", "stats", "--format", "json"))
+    (consumer,) = stats["consumers"]
+    assert consumer["pid"] == split.processes[CONSUMER].pid
+    assert consumer["queues"] == [f"{split.config.queue_prefix}orders.events"]
+    assert consumer["heartbeat_seconds"] < 30
+
+    split.stop(CONSUMER)  # a clean stop removes its heartbeat row
+
+    status, checks = ready_checks(urls(split)[1])
+    assert (status, checks["consumer"]) == (503, False)
+    assert (
+        json.loads(split.manage("orders", "eventbus", "stats", "--format", "json"))["consumers"]
+        == []
+    )
+    split.restart(CONSUMER)
+    poll(lambda: ready_checks(urls(split)[1])[0] == 200, timeout=30, what="orders is ready again")
 
 
 def test_consumer_and_relay_killed_mid_stream_lose_nothing_and_apply_nothing_twice(split):

@@ -18,6 +18,7 @@ __all__ = [
     "SECURE_HSTS_PRELOAD",
     "SECURE_HSTS_SECONDS",
     "SECURE_PROXY_SSL_HEADER",
+    "SECURE_REDIRECT_EXEMPT",
     "SECURE_SSL_REDIRECT",
     "SESSION_COOKIE_SECURE",
     "X_FRAME_OPTIONS",
@@ -44,6 +45,8 @@ def secret_key(*, debug: bool) -> str:
 # Behind a proxy that terminates TLS and says so in X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+# Load balancers probe over plain HTTP: the health endpoints answer without a redirect.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True

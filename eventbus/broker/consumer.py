@@ -3,12 +3,22 @@
 It consumes the events that this process's handlers subscribe to and that no installed
 module produces (those arrive locally, through the outbox). A lost broker connection is
 retried with backoff; messages that were not yet acknowledged come back and are
-deduplicated by event id.
+deduplicated by event id. While it runs, a ``Consumer`` row (name, host, pid, queues)
+carries its heartbeat, so readiness checks and ``eventbus stats`` can see it; a clean stop
+removes the row, and rows whose heartbeat went stale are pruned when a consumer starts.
 """
 
 import logging
+import os
+import socket
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
 
 from eventbus.broker.amqp import (
     CONNECTION_ERRORS,
@@ -19,7 +29,8 @@ from eventbus.broker.amqp import (
 from eventbus.broker.inbox import receive
 from eventbus.broker.topology import consumed_queues
 from eventbus.conf import bus_settings
-from eventbus.process import stop_on_signals
+from eventbus.models import Consumer as ConsumerRow
+from eventbus.process import HEARTBEAT_EVERY, PRESUMED_DEAD_AFTER, stop_on_signals
 
 logger = logging.getLogger("eventbus.broker.consumer")
 
@@ -42,6 +53,8 @@ class Consumer:
         self.poll = poll
         self.totals = ConsumerTotals()
         self.queues = consumed_queues()
+        self.name = f"consumer-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self._last_heartbeat = 0.0
         self._stopping = False
         self._transport = BatchingConsumer(
             bus_settings.BROKER_URL,
@@ -65,8 +78,9 @@ class Consumer:
 
     def run(self) -> ConsumerTotals:
         backoff = 0.0
-        with stop_on_signals("consumer", self.stop, logger):
+        with self._registered(), stop_on_signals("consumer", self.stop, logger):
             while not self._stopping:
+                self._heartbeat()
                 try:
                     handled = self._transport.poll(timeout=self.poll)
                     backoff = 0.0
@@ -81,6 +95,35 @@ class Consumer:
                     break
         self._transport.close()
         return self.totals
+
+    @contextmanager
+    def _registered(self) -> Iterator[None]:
+        """A heartbeat row for the life of ``run()``; stale rows of dead consumers go first."""
+        now = timezone.now()
+        rows = ConsumerRow.objects.using(self.using)
+        with transaction.atomic(using=self.using):
+            rows.filter(heartbeat_at__lt=now - PRESUMED_DEAD_AFTER).delete()
+            rows.create(
+                name=self.name,
+                hostname=socket.gethostname(),
+                pid=os.getpid(),
+                queues=list(self.queues),
+                started_at=now,
+                heartbeat_at=now,
+            )
+        self._last_heartbeat = time.monotonic()
+        try:
+            yield
+        finally:
+            rows.filter(name=self.name).delete()
+
+    def _heartbeat(self) -> None:
+        if time.monotonic() - self._last_heartbeat < HEARTBEAT_EVERY.total_seconds():
+            return
+        ConsumerRow.objects.using(self.using).filter(name=self.name).update(
+            heartbeat_at=timezone.now()
+        )
+        self._last_heartbeat = time.monotonic()
 
     def _pause(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds

@@ -1,4 +1,5 @@
-"""`eventbus stats`: the outbox backlog, deliveries per handler and status, the workers."""
+"""`eventbus stats`: the outbox backlog, deliveries per handler and status, the workers and
+the consumers."""
 
 import json
 from argparse import ArgumentParser
@@ -11,7 +12,7 @@ from django.core.management.base import BaseCommand
 from eventbus.cli.output import age, table, when
 from eventbus.operations.stats import BusStats, stats
 
-help = "the undispatched backlog, deliveries per handler by status, and the workers"
+help = "the undispatched backlog, deliveries per handler by status, the workers and consumers"
 
 
 def add_arguments(parser: ArgumentParser) -> None:
@@ -69,6 +70,25 @@ def run(command: BaseCommand, *, format: str, **options: Any) -> None:
         if snapshot.workers
         else "No workers registered."
     )
+    command.stdout.write("")
+    command.stdout.write(
+        table(
+            ("CONSUMER", "HOST", "PID", "QUEUES", "STARTED", "LAST HEARTBEAT"),
+            [
+                (
+                    c.name,
+                    c.hostname,
+                    str(c.pid),
+                    ", ".join(c.queues),
+                    when(c.started_at),
+                    f"{age(snapshot.since(c.heartbeat_at))} ago",
+                )
+                for c in snapshot.consumers
+            ],
+        )
+        if snapshot.consumers
+        else "No consumers registered."
+    )
 
 
 def as_json(snapshot: BusStats) -> dict[str, Any]:
@@ -95,5 +115,10 @@ def as_json(snapshot: BusStats) -> dict[str, Any]:
             {k: iso(v) for k, v in asdict(w).items()}
             | {"heartbeat_seconds": seconds(w.heartbeat_at)}
             for w in snapshot.workers
+        ],
+        "consumers": [
+            {k: iso(v) for k, v in asdict(c).items()}
+            | {"heartbeat_seconds": seconds(c.heartbeat_at)}
+            for c in snapshot.consumers
         ],
     }

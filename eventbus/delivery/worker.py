@@ -25,15 +25,12 @@ from eventbus.delivery.due import BATCH_SIZE, UNDISPATCHED_GRACE, retry_due_batc
 from eventbus.delivery.engine import Outcome
 from eventbus.exceptions import EventBusError
 from eventbus.models import Worker as WorkerRow
-from eventbus.process import stop_on_signals
+from eventbus.process import HEARTBEAT_EVERY, PRESUMED_DEAD_AFTER, stop_on_signals
 from eventbus.storage import store_for
 from eventbus.transports import transport
 
 logger = logging.getLogger("eventbus.delivery.worker")
 
-HEARTBEAT_EVERY = timedelta(seconds=5)
-#: A worker whose heartbeat is older than this is taken for dead.
-PRESUMED_DEAD_AFTER = timedelta(seconds=30)
 #: While the outbox keeps the worker busy, how often it still looks for due retries.
 RETRY_CHECK_EVERY = timedelta(seconds=1)
 

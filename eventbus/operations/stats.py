@@ -1,5 +1,5 @@
-"""Bus statistics: the outbox backlog, deliveries per handler and status, the workers, and
-the gauges the metrics collector reads at each scrape."""
+"""Bus statistics: the outbox backlog, deliveries per handler and status, the workers, the
+broker consumers, and the gauges the metrics collector reads at each scrape."""
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -8,7 +8,7 @@ from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from eventbus.models import DUE, Delivery, OutboxMessage, Worker
+from eventbus.models import DUE, Consumer, Delivery, OutboxMessage, Worker
 from eventbus.subscriptions import all_subscriptions
 
 
@@ -37,6 +37,16 @@ class WorkerStats:
 
 
 @dataclass(frozen=True)
+class ConsumerStats:
+    name: str
+    hostname: str
+    pid: int
+    queues: list[str]
+    started_at: datetime
+    heartbeat_at: datetime
+
+
+@dataclass(frozen=True)
 class BusStats:
     """A snapshot taken at ``at``."""
 
@@ -45,14 +55,15 @@ class BusStats:
     oldest_pending_at: datetime | None
     handlers: list[HandlerStats] = field(default_factory=list)
     workers: list[WorkerStats] = field(default_factory=list)
+    consumers: list[ConsumerStats] = field(default_factory=list)
 
     def since(self, moment: datetime | None) -> timedelta | None:
         return None if moment is None else self.at - moment
 
 
 def stats(*, using: str = DEFAULT_DB_ALIAS) -> BusStats:
-    """Three aggregate queries, read-only: the undispatched backlog, deliveries grouped by
-    (handler, status), and the registered workers. Handlers subscribed in this process
+    """Four read-only queries: the undispatched backlog, deliveries grouped by (handler,
+    status), the registered workers and the registered consumers. Handlers subscribed in this process
     appear even with no delivery; handlers with deliveries but no subscription are marked
     not subscribed (their failed deliveries cannot succeed here)."""
     now = timezone.now()
@@ -88,12 +99,17 @@ def stats(*, using: str = DEFAULT_DB_ALIAS) -> BusStats:
         WorkerStats(w.name, w.hostname, w.pid, w.started_at, w.heartbeat_at)
         for w in Worker.objects.using(using).order_by("started_at")
     ]
+    consumers = [
+        ConsumerStats(c.name, c.hostname, c.pid, list(c.queues), c.started_at, c.heartbeat_at)
+        for c in Consumer.objects.using(using).order_by("started_at")
+    ]
     return BusStats(
         at=now,
         backlog=backlog["count"],
         oldest_pending_at=backlog["oldest"],
         handlers=handlers,
         workers=workers,
+        consumers=consumers,
     )
 
 

@@ -1,7 +1,10 @@
 """The AMQP transport against the local RabbitMQ: relay with confirms, consume with dedup."""
 
 import json
+import os
+import socket
 import uuid
+from datetime import timedelta
 
 import kombu
 import pytest
@@ -11,13 +14,16 @@ from django.test import override_settings
 from django.utils import timezone
 
 from eventbus import publish
+from eventbus.broker import consumer as consumer_module
 from eventbus.broker.amqp import ConfirmingPublisher
 from eventbus.broker.consumer import Consumer
 from eventbus.broker.relay import Relayer
 from eventbus.broker.topology import consumed_queues, declare_exchange
 from eventbus.broker.wire import encode
 from eventbus.envelope import Envelope
+from eventbus.models import Consumer as ConsumerRow
 from eventbus.models import Delivery, OutboxMessage
+from eventbus.process import PRESUMED_DEAD_AFTER
 from eventbus.tests.rabbitmq import BROKER_URL, get_all
 from eventbus.tests.sample import ThingAnnounced, ThingHappened
 
@@ -225,3 +231,64 @@ def test_a_publish_whose_confirm_does_not_come_is_not_sent_and_reconnects(broker
         assert publisher.publish_many([encode(envelope(3))]) == [True]
     finally:
         publisher.close()
+
+
+def test_a_running_consumer_has_a_heartbeat_row_removed_on_a_clean_stop(broker, subscribe):
+    subscribe(ThingHappened, lambda event: None)
+    stale = ConsumerRow.objects.create(
+        name="dead-one",
+        hostname="gone",
+        pid=1,
+        queues=[],
+        started_at=timezone.now() - timedelta(hours=1),
+        heartbeat_at=timezone.now() - PRESUMED_DEAD_AFTER - timedelta(seconds=1),
+    )
+    fresh = ConsumerRow.objects.create(
+        name="alive-elsewhere",
+        hostname="other",
+        pid=2,
+        queues=[],
+        started_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+    )
+    consumer = Consumer(once=True, poll=0.2)
+    seen: list[tuple[str, str, int, list[str]]] = []
+
+    def look(timeout: float) -> int:  # the transport's poll, watched from inside run()
+        seen.extend(
+            (r.name, r.hostname, r.pid, r.queues) for r in ConsumerRow.objects.exclude(pk=fresh.pk)
+        )
+        return 0
+
+    consumer._transport.poll = look  # type: ignore[method-assign]
+    consumer.run()
+
+    assert seen == [
+        (
+            consumer.name,
+            socket.gethostname(),
+            os.getpid(),
+            [f"{broker['QUEUE_PREFIX']}eventbus.events"],
+        )
+    ]
+    assert not ConsumerRow.objects.filter(pk=stale.pk).exists()  # pruned at start
+    assert list(ConsumerRow.objects.values_list("name", flat=True)) == ["alive-elsewhere"]
+
+
+def test_a_running_consumer_refreshes_its_heartbeat(broker, subscribe, monkeypatch):
+    subscribe(ThingHappened, lambda event: None)
+    monkeypatch.setattr(consumer_module, "HEARTBEAT_EVERY", timedelta(0))  # beat every loop
+    consumer = Consumer(poll=0.05)
+    beats = []
+
+    def look(timeout: float) -> int:
+        beats.append(ConsumerRow.objects.get(name=consumer.name).heartbeat_at)
+        if len(beats) == 3:
+            consumer.stop()
+        return 0
+
+    consumer._transport.poll = look  # type: ignore[method-assign]
+    consumer.run()
+
+    assert beats[0] < beats[1] < beats[2]
+    assert not ConsumerRow.objects.filter(name=consumer.name).exists()

@@ -1,4 +1,5 @@
-"""`eventbus stats`: backlog, deliveries per handler by status, workers, in a few queries."""
+"""`eventbus stats`: backlog, deliveries per handler by status, workers and consumers, in a
+few queries."""
 
 import json
 from datetime import timedelta
@@ -8,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from eventbus.models import Delivery, OutboxMessage, Worker
+from eventbus.models import Consumer, Delivery, OutboxMessage, Worker
 from eventbus.operations.stats import stats
 from eventbus.tests.sample import ThingHappened
 
@@ -66,6 +67,14 @@ def busy(subscribe) -> None:
         started_at=now - timedelta(days=1),
         heartbeat_at=now - timedelta(seconds=3),
     )
+    Consumer.objects.create(
+        name="c-1",
+        hostname="box",
+        pid=43,
+        queues=["orders.events"],
+        started_at=now - timedelta(hours=1),
+        heartbeat_at=now - timedelta(seconds=7),
+    )
 
 
 def run(*args: str) -> str:
@@ -74,8 +83,8 @@ def run(*args: str) -> str:
     return out.getvalue()
 
 
-def test_stats_reads_everything_in_three_queries(busy, django_assert_num_queries):
-    with django_assert_num_queries(3):
+def test_stats_reads_everything_in_four_queries(busy, django_assert_num_queries):
+    with django_assert_num_queries(4):
         snapshot = stats()
 
     assert snapshot.backlog == 2
@@ -108,16 +117,29 @@ def test_stats_table(busy):
     assert rows[f"{HERE}.quiet"] == ["0", "0", "0", "0", "0", "-"]
     assert rows["old.gone"] == ["(not", "subscribed)", "2", "1", "0", "1", "1", "0s"]
     assert rows["x.reader"] == ["(not", "subscribed)", "1", "1", "2", "0", "0", "3h", "04m"]
-    assert lines[-2].split() == ["WORKER", "HOST", "PID", "STARTED", "LAST", "HEARTBEAT"]
-    assert lines[-1].split()[:3] == ["w-1", "box", "42"]
-    assert lines[-1].endswith("  3s ago")
+    assert lines[-5].split() == ["WORKER", "HOST", "PID", "STARTED", "LAST", "HEARTBEAT"]
+    assert lines[-4].split()[:3] == ["w-1", "box", "42"]
+    assert lines[-4].endswith("  3s ago")
+    assert lines[-3] == ""
+    assert lines[-2].split() == [
+        "CONSUMER",
+        "HOST",
+        "PID",
+        "QUEUES",
+        "STARTED",
+        "LAST",
+        "HEARTBEAT",
+    ]
+    assert lines[-1].split()[:4] == ["c-1", "box", "43", "orders.events"]
+    assert lines[-1].endswith("  7s ago")
 
 
 def test_stats_with_a_quiet_bus(db):
     lines = run().splitlines()
 
     assert lines[0] == "Outbox backlog: 0 undispatched"
-    assert lines[-1] == "No workers registered."
+    assert lines[-3] == "No workers registered."
+    assert lines[-1] == "No consumers registered."
 
 
 def test_stats_as_json(busy):
@@ -143,3 +165,12 @@ def test_stats_as_json(busy):
     (worker,) = data["workers"]
     assert (worker["name"], worker["hostname"], worker["pid"]) == ("w-1", "box", 42)
     assert 3 <= worker["heartbeat_seconds"] < 4
+    (consumer,) = data["consumers"]
+    assert {k: v for k, v in consumer.items() if k not in ("started_at", "heartbeat_at")} == {
+        "name": "c-1",
+        "hostname": "box",
+        "pid": 43,
+        "queues": ["orders.events"],
+        "heartbeat_seconds": consumer["heartbeat_seconds"],
+    }
+    assert 7 <= consumer["heartbeat_seconds"] < 8

@@ -1,0 +1,117 @@
+"""Readiness: the checks a load balancer needs before sending this process traffic.
+
+Each check returns a ``Check`` (ok, and a sentence saying why); ``readiness()`` runs the
+ones that apply to the settings in force. Plain functions, callable from a view, a command
+or a metrics collector.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import kombu
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
+
+from eventbus.broker.amqp import CONNECTION_ERRORS
+from eventbus.broker.topology import consumed_queues
+from eventbus.conf import bus_settings
+from eventbus.models import Consumer, Worker
+from eventbus.process import PRESUMED_DEAD_AFTER
+
+#: How long the broker check waits for a TCP and AMQP handshake.
+BROKER_TIMEOUT_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Check:
+    ok: bool
+    detail: str
+
+
+def check_database(*, using: str = DEFAULT_DB_ALIAS) -> Check:
+    """The database answers and every migration on disk is applied."""
+    connection = connections[using]
+    try:
+        connection.ensure_connection()
+        executor = MigrationExecutor(connection)
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except DatabaseError as exc:
+        return Check(False, f"database {using!r} is unreachable: {exc}".strip())
+    if plan:
+        names = ", ".join(f"{m.app_label}.{m.name}" for m, _ in plan)
+        return Check(False, f"{len(plan)} migration(s) not applied: {names}; run migrate")
+    return Check(True, f"database {using!r} reachable, migrations applied")
+
+
+def check_broker() -> Check:
+    """A short-timeout AMQP connection to EVENTBUS['BROKER_URL'] opens."""
+    connection = kombu.Connection(bus_settings.BROKER_URL, connect_timeout=BROKER_TIMEOUT_SECONDS)
+    try:
+        connection.connect()
+    except CONNECTION_ERRORS as exc:
+        return Check(False, f"broker unreachable: {exc}")
+    finally:
+        connection.release()
+    return Check(True, "broker reachable")
+
+
+def check_worker(*, using: str = DEFAULT_DB_ALIAS) -> Check:
+    """Some worker's heartbeat is younger than PRESUMED_DEAD_AFTER."""
+    try:
+        beats = list(Worker.objects.using(using).values_list("name", "heartbeat_at"))
+    except DatabaseError as exc:
+        return Check(False, f"cannot read worker heartbeats: {exc}")
+    return _freshest("worker", beats, "start `manage.py eventbus worker`")
+
+
+def check_consumer(*, using: str = DEFAULT_DB_ALIAS) -> Check:
+    """Every queue this process's subscriptions consume is read by a consumer whose
+    heartbeat is younger than PRESUMED_DEAD_AFTER."""
+    wanted = set(consumed_queues())
+    cutoff = timezone.now() - PRESUMED_DEAD_AFTER
+    try:
+        rows = list(Consumer.objects.using(using).filter(heartbeat_at__gte=cutoff))
+    except DatabaseError as exc:
+        return Check(False, f"cannot read consumer heartbeats: {exc}")
+    missing = wanted.difference(*(row.queues for row in rows))
+    if missing:
+        return Check(
+            False,
+            f"no consumer with a heartbeat in the last {PRESUMED_DEAD_AFTER.seconds} s reads "
+            f"{', '.join(sorted(missing))}; start `manage.py eventbus consume`",
+        )
+    return Check(True, f"{len(rows)} live consumer(s) read {', '.join(sorted(wanted))}")
+
+
+def _freshest(kind: str, beats: list[tuple[str, datetime]], remedy: str) -> Check:
+    if not beats:
+        return Check(False, f"no {kind} registered; {remedy}")
+    name, last = max(beats, key=lambda beat: beat[1])
+    age = (timezone.now() - last).total_seconds()
+    if age > PRESUMED_DEAD_AFTER.total_seconds():
+        return Check(
+            False,
+            f"the freshest {kind} heartbeat ({name}) is {age:.0f} s old, over "
+            f"{PRESUMED_DEAD_AFTER.seconds} s; {remedy}",
+        )
+    return Check(True, f"{kind} {name} seen {age:.0f} s ago")
+
+
+def consumes_from_broker() -> bool:
+    """Split mode: the amqp transport, and subscriptions to events this process does not
+    produce (they arrive from the broker)."""
+    return bus_settings.TRANSPORT == "amqp" and bool(consumed_queues())
+
+
+def readiness(*, using: str = DEFAULT_DB_ALIAS) -> dict[str, Check]:
+    """The checks that apply here, by name: ``database`` always, ``broker`` under the amqp
+    transport, ``worker`` in worker delivery, ``consumer`` when consuming from the broker."""
+    checks = {"database": check_database(using=using)}
+    if bus_settings.TRANSPORT == "amqp":
+        checks["broker"] = check_broker()
+    if bus_settings.DELIVERY == "worker":
+        checks["worker"] = check_worker(using=using)
+    if consumes_from_broker():
+        checks["consumer"] = check_consumer(using=using)
+    return checks

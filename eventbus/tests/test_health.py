@@ -1,0 +1,145 @@
+"""Readiness checks: each one failing for its own reason, and all passing."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.db.migrations.recorder import MigrationRecorder
+from django.test import override_settings
+from django.utils import timezone
+
+from eventbus.models import Consumer, Worker
+from eventbus.operations.health import Check, readiness
+from eventbus.process import PRESUMED_DEAD_AFTER
+from eventbus.tests.sample import ThingHappened
+
+pytestmark = pytest.mark.django_db
+
+CLOSED_PORT_BROKER = "amqp://guest:guest@127.0.0.1:1//"
+STALE = PRESUMED_DEAD_AFTER + timedelta(seconds=5)
+
+
+def worker(*, ago: timedelta) -> None:
+    now = timezone.now()
+    Worker.objects.create(
+        name="w-1", hostname="box", pid=42, started_at=now - ago, heartbeat_at=now - ago
+    )
+
+
+def consumer(queues: list[str], *, ago: timedelta) -> None:
+    now = timezone.now()
+    Consumer.objects.create(
+        name=f"c-{len(queues)}-{ago.seconds}",
+        hostname="box",
+        pid=43,
+        queues=queues,
+        started_at=now - ago,
+        heartbeat_at=now - ago,
+    )
+
+
+def test_embedded_default_checks_only_the_database():
+    assert readiness() == {
+        "database": Check(True, "database 'default' reachable, migrations applied")
+    }
+
+
+def test_an_unapplied_migration_fails_the_database_check():
+    MigrationRecorder(connection).migration_qs.filter(
+        app="eventbus", name="0004_consumer_heartbeats"
+    ).delete()
+
+    check = readiness()["database"]
+
+    assert check == Check(
+        False, "1 migration(s) not applied: eventbus.0004_consumer_heartbeats; run migrate"
+    )
+
+
+def test_an_unreachable_broker_fails_the_broker_check():
+    with override_settings(EVENTBUS={"TRANSPORT": "amqp", "BROKER_URL": CLOSED_PORT_BROKER}):
+        checks = readiness()
+
+    assert set(checks) == {"database", "broker"}  # the monolith consumes nothing
+    assert checks["database"].ok
+    assert not checks["broker"].ok
+    assert checks["broker"].detail.startswith("broker unreachable: ")
+
+
+def test_a_reachable_broker_passes(broker):
+    checks = readiness()
+
+    assert checks["broker"] == Check(True, "broker reachable")
+
+
+@pytest.mark.parametrize(
+    ("ago", "detail"),
+    [
+        (None, "no worker registered; start `manage.py eventbus worker`"),
+        (
+            STALE,
+            f"the freshest worker heartbeat (w-1) is {STALE.seconds} s old, over "
+            f"{PRESUMED_DEAD_AFTER.seconds} s; start `manage.py eventbus worker`",
+        ),
+    ],
+    ids=["missing", "stale"],
+)
+def test_worker_delivery_needs_a_fresh_worker_heartbeat(ago, detail):
+    if ago is not None:
+        worker(ago=ago)
+
+    with override_settings(EVENTBUS={"DELIVERY": "worker"}):
+        checks = readiness()
+
+    assert checks["worker"] == Check(False, detail)
+
+
+def test_worker_delivery_with_a_fresh_worker_passes():
+    worker(ago=timedelta(seconds=3))
+
+    with override_settings(EVENTBUS={"DELIVERY": "worker"}):
+        checks = readiness()
+
+    assert checks == {
+        "database": Check(True, "database 'default' reachable, migrations applied"),
+        "worker": Check(True, "worker w-1 seen 3 s ago"),
+    }
+
+
+@pytest.fixture
+def consuming(broker, subscribe) -> str:
+    """Split mode: this process subscribes to an event no installed module produces."""
+    subscribe(ThingHappened, lambda event: None)
+    return f"{broker['QUEUE_PREFIX']}eventbus.events"
+
+
+def test_split_mode_without_a_consumer_fails_the_consumer_check(consuming):
+    consumer(["another.queue"], ago=timedelta(seconds=1))  # alive, but not for this queue
+
+    checks = readiness()
+
+    assert checks["broker"].ok
+    assert checks["consumer"] == Check(
+        False,
+        f"no consumer with a heartbeat in the last {PRESUMED_DEAD_AFTER.seconds} s reads "
+        f"{consuming}; start `manage.py eventbus consume`",
+    )
+
+
+def test_split_mode_with_a_stale_consumer_fails_the_consumer_check(consuming):
+    consumer([consuming], ago=STALE)
+
+    assert not readiness()["consumer"].ok
+
+
+def test_split_mode_with_a_fresh_consumer_passes(consuming):
+    consumer([consuming], ago=timedelta(seconds=2))
+
+    checks = readiness()
+
+    assert {name: check.ok for name, check in checks.items()} == {
+        "database": True,
+        "broker": True,
+        "consumer": True,
+    }
+    assert checks["consumer"].detail == f"1 live consumer(s) read {consuming}"
