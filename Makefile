@@ -27,9 +27,11 @@ run: install ## Migrate SQLite, load demo data, serve on 127.0.0.1:8000
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 serve: export DJANGO_SETTINGS_MODULE = config.settings.production
+serve: export PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/var/prometheus
 serve: install ## Production settings under gunicorn (gunicorn.conf.py); see docs/operating.md for the env
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py collectstatic --no-input -v0
+	rm -rf "$$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$$PROMETHEUS_MULTIPROC_DIR"
 	$(VENV)/bin/gunicorn --config gunicorn.conf.py
 
 test: install boundaries lint typecheck contracts ## The whole suite on SQLite (DATABASE_URL=postgres://... for PostgreSQL)

@@ -42,3 +42,12 @@ access_log_format = (
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
 control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
 control_socket_disable = not control_socket
+
+
+def child_exit(server: object, worker: object) -> None:
+    """Prometheus multi-process mode (PROMETHEUS_MULTIPROC_DIR set): a worker that exits
+    leaves its gauge files for the others to stop counting."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]
