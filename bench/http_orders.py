@@ -54,6 +54,11 @@ request = function()
   end
   return wrk.format("POST", nil, headers, body)
 end
+response = function(status, headers, body)
+  if status ~= 201 then
+    io.write("non-201: " .. status .. " " .. string.sub(body, 1, 300) .. "\n")
+  end
+end
 """
 
 
@@ -131,6 +136,8 @@ def run_wrk(wrk: str, url: str, script: Path, concurrency: int, duration: int) -
         "requests": float(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
         "errors": 0.0,
     }
+    for line in sorted(set(re.findall(r"^non-201: .*$", out, re.M)))[:5]:
+        print(f"    {line}", flush=True)
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     socket_errors = re.search(r"Socket errors:.*?timeout (\d+)", out)
     result["errors"] = float(non_2xx.group(1) if non_2xx else 0) + float(
