@@ -99,6 +99,7 @@ bench: install ## Benchmarks (SQLite, the PostgreSQL at 127.0.0.1:5432, the Rabb
 	$(PY) bench/worker_latency.py
 	$(PY) bench/relay_throughput.py
 	$(PY) bench/consumer_throughput.py
+	$(PY) bench/http_orders.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var .pytest_cache .ruff_cache

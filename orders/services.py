@@ -180,6 +180,7 @@ def order_place(*, customer_id: int, lines: Sequence[OrderLineIn]) -> Order:
     an active product, one currency). Any failure raises and writes nothing; OrderInvalid
     carries per-field messages keyed like the request. Prices are the products' current
     prices; ``line_total = unit_price * quantity`` and ``total`` their sum, exact Decimals.
+    The returned order carries its lines: ``order.lines.all()`` costs no query.
     """
     _check_lines(lines)
     with transaction.atomic():
@@ -191,19 +192,13 @@ def order_place(*, customer_id: int, lines: Sequence[OrderLineIn]) -> Order:
             raise CustomerInactive(customer_id)
         products = _products_for(lines)
 
-        order = Order.objects.create(
-            customer_id=customer_id,
-            status=OrderStatus.PLACED,
-            total=Decimal("0.00"),
-            currency=products[lines[0].sku].currency,
-        )
+        # The lines and the total are computed first, so the order is written once.
         order_lines = []
         for line in lines:
             product = products[line.sku]
             unit_price = product.price.quantize(CENT)
             order_lines.append(
                 OrderLine(
-                    order=order,
                     sku=product.sku,
                     product_name=product.name,
                     quantity=line.quantity,
@@ -211,9 +206,16 @@ def order_place(*, customer_id: int, lines: Sequence[OrderLineIn]) -> Order:
                     line_total=(unit_price * line.quantity).quantize(CENT),
                 )
             )
+        order = Order.objects.create(
+            customer_id=customer_id,
+            status=OrderStatus.PLACED,
+            total=sum((ol.line_total for ol in order_lines), Decimal("0.00")),
+            currency=products[lines[0].sku].currency,
+        )
+        for order_line in order_lines:
+            order_line.order = order
         OrderLine.objects.bulk_create(order_lines)
-        order.total = sum((ol.line_total for ol in order_lines), Decimal("0.00"))
-        order.save(update_fields=["total", "updated_at"])
+        _attach_lines(order, order_lines)
         publish(
             OrderPlaced(
                 order_id=order.pk,
@@ -227,6 +229,16 @@ def order_place(*, customer_id: int, lines: Sequence[OrderLineIn]) -> Order:
             )
         )
     return order
+
+
+def _attach_lines(order: Order, order_lines: list[OrderLine]) -> None:
+    """Make ``order.lines.all()`` answer the lines just inserted, without a query (as
+    ``prefetch_related("lines")`` would have), so the response is built from them."""
+    lines_queryset = order.lines.all()
+    lines_queryset._result_cache = order_lines
+    # Django's own prefetch cache (what prefetch_one_level fills); the stubs do not declare it.
+    lines_queryset._prefetch_done = True  # type: ignore[attr-defined]
+    order._prefetched_objects_cache = {"lines": lines_queryset}  # type: ignore[attr-defined]
 
 
 def _check_lines(lines: Sequence[OrderLineIn]) -> None:

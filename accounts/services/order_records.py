@@ -10,7 +10,8 @@ from decimal import Decimal
 from typing import Literal
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import connection, models
+from django.utils import timezone
 
 from accounts.models import OrderRecord, User
 
@@ -22,7 +23,7 @@ def order_record_apply_placed(
     cancellation created first stays cancelled.
 
     Raises User.DoesNotExist for an unknown user and ValidationError for a negative total or
-    a currency that is not three letters. Runs in one transaction, the record row locked.
+    a currency that is not three letters. One statement, the record row locked by it.
     """
     return _order_record_mark(
         order_id=order_id, user_id=user_id, total=total, currency=currency,
@@ -35,7 +36,7 @@ def order_record_apply_cancelled(
 ) -> OrderRecord:
     """Record that an order was cancelled. Idempotent, and valid before its placement.
 
-    Raises as order_record_apply_placed. Runs in one transaction, the record row locked.
+    Raises as order_record_apply_placed. One statement, the record row locked by it.
     """
     return _order_record_mark(
         order_id=order_id, user_id=user_id, total=total, currency=currency,
@@ -53,25 +54,30 @@ def _order_record_mark(
     at: datetime,
 ) -> OrderRecord:
     """Set ``flag`` (and its ``<flag>_at``) on the order's record, creating it if needed.
-    A flag only ever goes from false to true, so any order of events gives one answer."""
-    with transaction.atomic():
-        record, created = _order_record_get_or_create(
-            order_id=order_id,
-            user_id=user_id,
-            total=total,
-            currency=currency,
-            defaults={flag: True, f"{flag}_at": at},
+    A flag only ever goes from false to true, so any order of events gives one answer.
+
+    One statement, atomic on its own: an insert of the user's record guarded by the user's
+    existence, which on a taken order id sets the flag instead (and keeps ``<flag>_at`` and
+    ``updated_at`` when it was already set). It returns no row only when the user does not
+    exist. No savepoint, no read before the write; concurrent handlers of one order meet
+    on the unique order id and both end with one row.
+    """
+    _order_record_check(total=total, currency=currency)
+    rows = list(
+        OrderRecord.objects.raw(
+            _upsert_sql(flag),
+            _upsert_params(
+                order_id=order_id, user_id=user_id, total=total, currency=currency,
+                flag=flag, at=at,
+            ),
         )
-        if not created and not getattr(record, flag):
-            setattr(record, flag, True)
-            setattr(record, f"{flag}_at", at)
-            record.save(update_fields=[flag, f"{flag}_at", "updated_at"])
-    return record
+    )  # fmt: skip
+    if not rows:
+        raise User.DoesNotExist(f"No user with id {user_id} exists in accounts.")
+    return rows[0]
 
 
-def _order_record_get_or_create(
-    *, order_id: int, user_id: int, total: Decimal, currency: str, defaults: dict[str, object]
-) -> tuple[OrderRecord, bool]:
+def _order_record_check(*, total: Decimal, currency: str) -> None:
     errors: dict[str, list[str]] = {}
     if total < 0:
         errors["total"] = [f"The total must not be negative; got {total}."]
@@ -81,21 +87,72 @@ def _order_record_get_or_create(
         ]
     if errors:
         raise ValidationError(errors)
-    if not User.objects.filter(pk=user_id).exists():
-        raise User.DoesNotExist(f"No user with id {user_id} exists in accounts.")
-    locked = OrderRecord.objects.select_for_update()
-    record = locked.filter(order_id=order_id).first()
-    if record is not None:
-        return record, False
-    try:
-        with transaction.atomic():
-            record = OrderRecord.objects.create(
-                order_id=order_id,
-                user_id=user_id,
-                total=total,
-                currency=currency.upper(),
-                **defaults,
-            )
-        return record, True
-    except IntegrityError:  # a concurrent handler created it first
-        return locked.get(order_id=order_id), False
+
+
+_INSERTED = (
+    "order_id", "user_id", "total", "currency", "placed", "cancelled", "placed_at",
+    "cancelled_at", "updated_at",
+)  # fmt: skip
+
+
+def _field(model: type[models.Model], name: str) -> "models.Field[object, object]":
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field), f"{model.__name__}.{name} is not a column"
+    return field
+
+
+def _column(model: type[models.Model], name: str) -> str:
+    column = _field(model, name).column
+    assert column is not None, f"{model.__name__}.{name} has no column"
+    return connection.ops.quote_name(column)
+
+
+def _upsert_sql(flag: Literal["placed", "cancelled"]) -> str:
+    meta = OrderRecord._meta
+    table = connection.ops.quote_name(meta.db_table)
+
+    def column(name: str) -> str:
+        return _column(OrderRecord, name)
+
+    flag_col, at_col, updated_col = column(flag), column(f"{flag}_at"), column("updated_at")
+    returned = ", ".join(column(f.name) for f in meta.concrete_fields)
+    user_table = connection.ops.quote_name(User._meta.db_table)
+    user_pk = _column(User, "id")
+    return (
+        f"INSERT INTO {table} ({', '.join(column(name) for name in _INSERTED)}) "
+        f"SELECT {', '.join(['%s'] * len(_INSERTED))} "
+        f"WHERE EXISTS (SELECT 1 FROM {user_table} WHERE {user_pk} = %s) "
+        f"ON CONFLICT ({column('order_id')}) DO UPDATE SET {flag_col} = %s, "
+        f"{at_col} = CASE WHEN {table}.{flag_col} THEN {table}.{at_col} "
+        f"ELSE EXCLUDED.{at_col} END, "
+        f"{updated_col} = CASE WHEN {table}.{flag_col} THEN {table}.{updated_col} "
+        f"ELSE EXCLUDED.{updated_col} END "
+        f"RETURNING {returned}"
+    )
+
+
+def _upsert_params(
+    *,
+    order_id: int,
+    user_id: int,
+    total: Decimal,
+    currency: str,
+    flag: Literal["placed", "cancelled"],
+    at: datetime,
+) -> list[object]:
+    values: dict[str, object] = {
+        "order_id": order_id,
+        "user_id": user_id,
+        "total": total,
+        "currency": currency.upper(),
+        "placed": flag == "placed",
+        "cancelled": flag == "cancelled",
+        "placed_at": at if flag == "placed" else None,
+        "cancelled_at": at if flag == "cancelled" else None,
+        "updated_at": timezone.now(),
+    }
+    params = [
+        _field(OrderRecord, name).get_db_prep_save(values[name], connection) for name in _INSERTED
+    ]
+    true = _field(OrderRecord, flag).get_db_prep_save(True, connection)
+    return [*params, user_id, true]

@@ -159,3 +159,17 @@ def test_handlers_run_through_the_bus_after_commit(
     assert user_order_stats(user_id=alice.pk).total_spent == {"EUR": Decimal("12.50")}
     handled = Delivery.objects.filter(handler="accounts.handlers.record_order_placed")
     assert list(handled.values_list("status", flat=True)) == ["succeeded", "succeeded"]
+
+
+def test_a_redelivered_placement_changes_nothing_of_the_record(alice: User) -> None:
+    # given an order recorded as placed, then as cancelled
+    handle(record_order_placed, placed(7, alice.pk))
+    handle(record_order_cancelled, cancelled(7, alice.pk))
+    before = OrderRecord.objects.values().get()
+
+    # when both are delivered again
+    handle(record_order_placed, placed(7, alice.pk, total="99.00"))
+    handle(record_order_cancelled, cancelled(7, alice.pk))
+
+    # then the record is the same row, times and total untouched
+    assert OrderRecord.objects.values().get() == before

@@ -361,3 +361,20 @@ def test_place_order_with_forged_token_is_401(
         ],
     }
     assert_nothing_written()
+
+
+def test_place_response_is_the_order_as_read_back(
+    client_4242: APIClient, customer: Customer, products: dict[str, Product], published_events
+):
+    # given an order placed (its response is built from the rows inserted, not read back)
+    lines = [{"sku": "MUG-1", "quantity": 3}, {"sku": "BOOK-1", "quantity": 2}]
+    placed = place(client_4242, lines)
+    assert placed.status_code == 201, placed.json()
+
+    # when it is read back from the database
+    shown = client_4242.get(f"{URL}{placed.json()['id']}/")
+
+    # then the two bodies are the same, lines in the order they were given
+    assert shown.json() == placed.json()
+    assert [line["sku"] for line in placed.json()["lines"]] == ["MUG-1", "BOOK-1"]
+    assert placed.json()["total"] == "47.05"

@@ -1,0 +1,40 @@
+"""What placing an order costs in SQL statements end to end, inline mode: the request's
+transaction and, after its commit, the delivery of orders.order_placed to its subscribers.
+
+Committed for real (transactional_db), as in production. Pinned so a regression shows.
+"""
+
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from pytest_django import DjangoAssertNumQueries
+
+from accounts.models import OrderRecord
+from orders.services import product_upsert
+from tests.conftest import UserClient
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_placing_an_order_with_its_inline_delivery_costs_twelve_statements_thirteen_on_sqlite(
+    signed_up: Callable[..., UserClient], django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    # given a registered customer (orders has its replica) and five products
+    ada = signed_up("ada")
+    for i in range(5):
+        product_upsert(sku=f"SKU-{i}", name=f"Product {i}", price=Decimal("2.50"))
+    lines = [{"sku": f"SKU-{i}", "quantity": 2} for i in range(5)]
+
+    # when ada places an order: the deactivated check; BEGIN, customer locked, products,
+    # order (with its total), lines, outbox, COMMIT; BEGIN, accounts' record (one upsert),
+    # the delivery recorded and the outbox row marked (one statement on PostgreSQL, two on
+    # SQLite), COMMIT. It was 20 (21 on SQLite) before the total was written with the order,
+    # the response built from the lines inserted and accounts' record made one upsert.
+    with django_assert_num_queries(12 if connection.vendor == "postgresql" else 13):
+        response = ada.post("/api/orders/", {"lines": lines}, format="json")
+
+    # then it is placed and accounts has recorded it
+    assert response.status_code == 201, response.json()
+    assert OrderRecord.objects.get().order_id == response.json()["id"]
