@@ -20,6 +20,8 @@ class Envelope:
     causation_id: uuid.UUID | None
     payload: dict[str, Any]
     aggregate_id: str = ""
+    #: The W3C trace context of the span that published it, "" when tracing is off.
+    traceparent: str = ""
 
     def event(self) -> Event:
         """The payload as an event of the newest registered version of its name, upcast

@@ -33,6 +33,13 @@ class OutboxMessage(models.Model):
         help_text="The entity the event is about (e.g. an order id), for per-aggregate order.",
     )
     payload = models.JSONField()
+    traceparent = models.CharField(
+        max_length=55,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The W3C trace context of the publishing span, empty when tracing is off.",
+    )
 
     Broker = OutboxBroker
 

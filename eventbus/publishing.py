@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
+from eventbus import tracing
 from eventbus.conf import bus_settings
 from eventbus.context import current_correlation_id, current_envelope, new_correlation_id
 from eventbus.envelope import Envelope
@@ -33,7 +34,8 @@ def publish(event: Event, *, using: str = DEFAULT_DB_ALIAS) -> Envelope:
     NotInTransactionError otherwise. In inline mode each subscriber in this process runs
     after the commit, in its own transaction; its failure is recorded and never raised
     here. With the amqp transport, or for an externalised event, the row also waits for the
-    relay to send it to the broker.
+    relay to send it to the broker. When tracing is on (eventbus.tracing), it runs in a
+    ``create`` span whose context the envelope carries as ``traceparent``.
     """
     connection = connections[using]
     if not connection.in_atomic_block:
@@ -46,6 +48,17 @@ def publish(event: Event, *, using: str = DEFAULT_DB_ALIAS) -> Envelope:
         raise EventDefinitionError(
             f"{type(event).__name__} has no event_name; it cannot be published."
         )
+    tracer = tracing.tracer()
+    if tracer is None:
+        return _publish(event, using=using, traceparent="")
+    with tracing.creating(tracer, event.event_name) as span:
+        envelope = _publish(event, using=using, traceparent=tracing.traceparent(span))
+        tracing.identify(span, envelope)
+        return envelope
+
+
+def _publish(event: Event, *, using: str, traceparent: str) -> Envelope:
+    """Write ``event``'s envelope to the outbox and schedule its inline dispatch."""
     parent = current_envelope()
     envelope = Envelope(
         event_id=uuid7(),
@@ -57,6 +70,7 @@ def publish(event: Event, *, using: str = DEFAULT_DB_ALIAS) -> Envelope:
         causation_id=parent.event_id if parent is not None else None,
         payload=event.payload(),
         aggregate_id=event.aggregate_id(),
+        traceparent=traceparent,
     )
     started = time.perf_counter()
     later = _loaded()

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from django.db import InterfaceError, OperationalError, transaction
 
+from eventbus import tracing
 from eventbus.broker.amqp import Received
 from eventbus.broker.wire import MalformedMessage, decode
 from eventbus.conf import bus_settings
@@ -129,7 +130,20 @@ def receive(batch: list[Received], *, using: str = "default") -> InboxResult:
 
     One transaction for the batch; if it raises (other than the database being
     unreachable, which propagates), each message again in its own transaction, and the
-    ones that still raise are dead-lettered with the error."""
+    ones that still raise are dead-lettered with the error. In a ``receive`` span when
+    traced."""
+    tracer = tracing.tracer()
+    if tracer is None:
+        return _receive(batch, using=using)
+    traceparents = [
+        received.headers.get("traceparent") if isinstance(received.headers, dict) else None
+        for received in batch
+    ]
+    with tracing.receiving(tracer, traceparents, source=bus_settings.EXCHANGE):
+        return _receive(batch, using=using)
+
+
+def _receive(batch: list[Received], *, using: str) -> InboxResult:
     started = time.perf_counter()
     result = InboxResult()
     items: dict[uuid.UUID, Item] = {}

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from eventbus import tracing
 from eventbus.broker.amqp import CONNECTION_ERRORS, ConfirmingPublisher, next_reconnect_pause
 from eventbus.broker.wire import encode
 from eventbus.conf import bus_settings
+from eventbus.envelope import Envelope
 from eventbus.signals import announce, message_relayed
 from eventbus.storage import store_for
 
@@ -37,13 +39,27 @@ def relay_batch(publisher: ConfirmingPublisher, *, using: str, batch_size: int) 
         if not envelopes:
             return RelayResult(0, 0)
         started = time.perf_counter()
-        confirmed = publisher.publish_many([encode(envelope) for envelope in envelopes])
+        confirmed = _publish(publisher, envelopes)
         duration = time.perf_counter() - started
         sent = [e for e, ok in zip(envelopes, confirmed, strict=True) if ok]
         store.mark_relayed([e.event_id for e in sent], at=timezone.now())
         for envelope in sent:
             announce(message_relayed, envelope, using=using, duration=duration)
         return RelayResult(len(envelopes), len(sent))
+
+
+def _publish(publisher: ConfirmingPublisher, envelopes: list[Envelope]) -> list[bool]:
+    """Publish ``envelopes``; which the broker confirmed, in a ``send`` span when traced."""
+    messages = [encode(envelope) for envelope in envelopes]
+    tracer = tracing.tracer()
+    if tracer is None:
+        return publisher.publish_many(messages)
+    traceparents = [envelope.traceparent for envelope in envelopes]
+    with tracing.sending(tracer, traceparents, destination=bus_settings.EXCHANGE) as span:
+        confirmed = publisher.publish_many(messages)
+        if not all(confirmed):
+            tracing.failed(span, f"{confirmed.count(False)} of {len(confirmed)} not confirmed")
+        return confirmed
 
 
 class Relayer:

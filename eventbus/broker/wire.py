@@ -5,7 +5,8 @@ message id    the event id
 content type  application/json, UTF-8
 body          the payload as JSON (UTF-8), at most EVENTBUS['MAX_MESSAGE_BYTES']
 headers       x-event-name, x-event-version, x-occurred-at, x-producer,
-              x-correlation-id, x-causation-id, x-aggregate-id
+              x-correlation-id, x-causation-id, x-aggregate-id, and traceparent (the W3C
+              trace context of the publishing span) when the event was traced
 
 ``decode`` trusts nothing: whatever arrives is checked to be an envelope this service's
 database can store and read back (types, column lengths, strings without NUL or lone
@@ -24,6 +25,7 @@ from typing import Any
 from eventbus.broker.topology import routing_key
 from eventbus.envelope import Envelope
 from eventbus.exceptions import EventBusError
+from eventbus.tracing import valid_traceparent
 
 CONTENT_TYPE = "application/json"
 CONTENT_ENCODING = "utf-8"
@@ -64,6 +66,8 @@ def encode(envelope: Envelope) -> WireMessage:
         "x-causation-id": str(envelope.causation_id) if envelope.causation_id else "",
         "x-aggregate-id": envelope.aggregate_id,
     }
+    if envelope.traceparent:
+        headers["traceparent"] = envelope.traceparent
     body = json.dumps(envelope.payload, separators=(",", ":"), sort_keys=True).encode()
     return WireMessage(
         routing_key(envelope.name, envelope.version), str(envelope.event_id), body, headers
@@ -290,4 +294,6 @@ def decode(
         causation_id=causation_id,
         payload=payload,
         aggregate_id=aggregate_id,
+        # Telemetry, not data: a malformed trace context is dropped, the message kept.
+        traceparent=valid_traceparent(headers.get("traceparent")),
     )

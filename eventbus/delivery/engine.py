@@ -28,6 +28,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from pydantic import ValidationError
 
+from eventbus import tracing
 from eventbus.conf import bus_settings
 from eventbus.context import handling
 from eventbus.delivery.backoff import next_attempt_at
@@ -157,7 +158,14 @@ def deliver(job: Job, session: "Session") -> Outcome:
         assert decision.reason is not None
         return session.fail(job, sub, decision.reason, duration=0.0, dead=True)
     assert sub is not None and isinstance(job.event, Event)
-    return session.run(job, sub, job.event)
+    tracer = tracing.tracer()
+    if tracer is None:
+        return session.run(job, sub, job.event)
+    with tracing.processing(tracer, job.envelope, job.handler_id) as span:
+        outcome = session.run(job, sub, job.event)
+        if outcome.status not in (SUCCEEDED, SKIPPED):
+            tracing.failed(span, outcome.error or outcome.status)
+        return outcome
 
 
 # --- recording --------------------------------------------------------------------------

@@ -30,6 +30,7 @@ ENVELOPE_FIELDS = (
     "causation_id",
     "aggregate_id",
     "payload",
+    "traceparent",
 )
 #: The outbox fields a publish writes.
 OUTBOX_FIELDS = (*ENVELOPE_FIELDS, "broker", "dispatched_at")
@@ -71,15 +72,25 @@ def envelope_of(message: OutboxMessage) -> Envelope:
         causation_id=message.causation_id,
         payload=message.payload,
         aggregate_id=message.aggregate_id,
+        traceparent=message.traceparent,
     )
 
 
 def envelope_from_row(row: Sequence[Any], connection: BaseDatabaseWrapper) -> Envelope:
     """An envelope from a raw row of ENVELOPE_FIELDS (no model instance: a tenth of the
     cost); the payload is decoded as the JSON field decodes it."""
-    event_id, name, version, occurred, producer, correlation, causation, aggregate, payload = row[
-        :9
-    ]
+    (
+        event_id,
+        name,
+        version,
+        occurred,
+        producer,
+        correlation,
+        causation,
+        aggregate,
+        payload,
+        traceparent,
+    ) = row[: len(ENVELOPE_FIELDS)]
     load_payload, column = _payload_reader()
     return Envelope(
         event_id=event_id,
@@ -91,6 +102,7 @@ def envelope_from_row(row: Sequence[Any], connection: BaseDatabaseWrapper) -> En
         causation_id=causation,
         payload=load_payload(payload, column, connection),
         aggregate_id=aggregate,
+        traceparent=traceparent,
     )
 
 
@@ -190,6 +202,7 @@ class PortableStore(Store):
             "causation_id": envelope.causation_id,
             "aggregate_id": envelope.aggregate_id,
             "payload": envelope.payload,
+            "traceparent": envelope.traceparent,
             "broker": broker,
             "dispatched_at": dispatched_at,
         }

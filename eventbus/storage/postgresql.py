@@ -167,6 +167,7 @@ class PostgresStore(PortableStore):
             [e.causation_id for e in envelopes],
             [e.aggregate_id for e in envelopes],
             [Jsonb(e.payload) for e in envelopes],
+            [e.traceparent for e in envelopes],
             [received] * len(envelopes),
         ]
         with self.connection.cursor() as cursor:
@@ -198,7 +199,7 @@ class PostgresStore(PortableStore):
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         envelopes = [envelope_from_row(row, connection) for row in rows]
-        delivered = {(row[0], handler) for row in rows for handler in row[9]}
+        delivered = {(row[0], handler) for row in rows for handler in row[len(ENVELOPE_FIELDS)]}
         return Claimed(envelopes, delivered)
 
     def claim_relay(self, *, limit: int) -> list[Envelope]:
