@@ -100,6 +100,7 @@ bench: install ## Benchmarks (SQLite, the PostgreSQL at 127.0.0.1:5432, the Rabb
 	$(PY) bench/relay_throughput.py
 	$(PY) bench/consumer_throughput.py
 	$(PY) bench/http_orders.py
+	$(PY) bench/split_propagation.py --stages
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var .pytest_cache .ruff_cache
