@@ -13,12 +13,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-
-from django.db import transaction
-from django.utils import timezone
 
 from eventbus.broker.amqp import (
     CONNECTION_ERRORS,
@@ -30,7 +25,7 @@ from eventbus.broker.inbox import receive
 from eventbus.broker.topology import consumed_queues
 from eventbus.conf import bus_settings
 from eventbus.models import Consumer as ConsumerRow
-from eventbus.process import HEARTBEAT_EVERY, PRESUMED_DEAD_AFTER, stop_on_signals
+from eventbus.process import heartbeat_row, stop_on_signals
 
 logger = logging.getLogger("eventbus.broker.consumer")
 
@@ -54,7 +49,6 @@ class Consumer:
         self.totals = ConsumerTotals()
         self.queues = consumed_queues()
         self.name = f"consumer-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        self._last_heartbeat = 0.0
         self._stopping = False
         self._transport = BatchingConsumer(
             bus_settings.BROKER_URL,
@@ -78,9 +72,12 @@ class Consumer:
 
     def run(self) -> ConsumerTotals:
         backoff = 0.0
-        with self._registered(), stop_on_signals("consumer", self.stop, logger):
+        registered = heartbeat_row(
+            ConsumerRow, using=self.using, name=self.name, queues=list(self.queues)
+        )
+        with registered as heartbeat, stop_on_signals("consumer", self.stop, logger):
             while not self._stopping:
-                self._heartbeat()
+                heartbeat.beat()
                 try:
                     handled = self._transport.poll(timeout=self.poll)
                     backoff = 0.0
@@ -95,35 +92,6 @@ class Consumer:
                     break
         self._transport.close()
         return self.totals
-
-    @contextmanager
-    def _registered(self) -> Iterator[None]:
-        """A heartbeat row for the life of ``run()``; stale rows of dead consumers go first."""
-        now = timezone.now()
-        rows = ConsumerRow.objects.using(self.using)
-        with transaction.atomic(using=self.using):
-            rows.filter(heartbeat_at__lt=now - PRESUMED_DEAD_AFTER).delete()
-            rows.create(
-                name=self.name,
-                hostname=socket.gethostname(),
-                pid=os.getpid(),
-                queues=list(self.queues),
-                started_at=now,
-                heartbeat_at=now,
-            )
-        self._last_heartbeat = time.monotonic()
-        try:
-            yield
-        finally:
-            rows.filter(name=self.name).delete()
-
-    def _heartbeat(self) -> None:
-        if time.monotonic() - self._last_heartbeat < HEARTBEAT_EVERY.total_seconds():
-            return
-        ConsumerRow.objects.using(self.using).filter(name=self.name).update(
-            heartbeat_at=timezone.now()
-        )
-        self._last_heartbeat = time.monotonic()
 
     def _pause(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds

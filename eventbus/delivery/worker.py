@@ -14,9 +14,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from django.db import connections, transaction
+from django.db import connections
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from eventbus.conf import bus_settings
@@ -25,7 +26,7 @@ from eventbus.delivery.due import BATCH_SIZE, UNDISPATCHED_GRACE, retry_due_batc
 from eventbus.delivery.engine import Outcome
 from eventbus.exceptions import EventBusError
 from eventbus.models import Worker as WorkerRow
-from eventbus.process import HEARTBEAT_EVERY, PRESUMED_DEAD_AFTER, stop_on_signals
+from eventbus.process import Heartbeat, heartbeat_row, stop_on_signals
 from eventbus.storage import store_for
 from eventbus.transports import transport
 
@@ -70,7 +71,6 @@ class Worker:
         self.totals = WorkerTotals()
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._stopping = False
-        self._last_heartbeat = 0.0
         self._next_retry_check = 0.0
         self._more_due = False  # the last tick filled a batch: there may be more
         self._notified = False  # PostgreSQL: a commit that publishes wakes the worker
@@ -80,36 +80,47 @@ class Worker:
 
     def run(self) -> WorkerTotals:
         stopping = stop_on_signals(f"worker {self.name}", self.stop, logger)
-        with self._registered(), stopping, self._listener() as wait:
-            logger.info(
-                "worker %s started: %s mode, batches of %d, %s database",
-                self.name,
-                bus_settings.DELIVERY,
-                self.batch_size,
-                connections[self.using].vendor,
-            )
-            # Woken by NOTIFY, a worker whose batches came back short has taken all there
-            # was: whatever commits meanwhile has notified it, so it waits instead of
-            # claiming again (half the queries per event when events come one at a time).
-            notified = self._notified and bus_settings.DELIVERY == "worker"
-            while not self._stopping:
-                worked = self.tick()
-                self._heartbeat()
-                if worked and (self.once or self._more_due or not notified):
-                    continue
-                if self.once:
-                    break
-                wait(self.poll)
-            logger.info(
-                "worker %s stopped: %d messages, %d deliveries, %d retries in %d batches, %d relayed",
-                self.name,
-                self.totals.messages,
-                self.totals.deliveries,
-                self.totals.retries,
-                self.totals.batches,
-                self.totals.relayed,
-            )
+        registered = heartbeat_row(
+            WorkerRow, using=self.using, name=self.name, check=self._refuse_a_second_sqlite_worker
+        )
+        try:
+            with registered as heartbeat, stopping, self._listener() as wait:
+                self._serve(heartbeat, wait)
+        finally:
+            if self.relayer is not None:
+                self.relayer.close()
         return self.totals
+
+    def _serve(self, heartbeat: Heartbeat, wait: Callable[[float], None]) -> None:
+        """Deliver until stopped (or drained, with ``once``), beating the heartbeat."""
+        logger.info(
+            "worker %s started: %s mode, batches of %d, %s database",
+            self.name,
+            bus_settings.DELIVERY,
+            self.batch_size,
+            connections[self.using].vendor,
+        )
+        # Woken by NOTIFY, a worker whose batches came back short has taken all there
+        # was: whatever commits meanwhile has notified it, so it waits instead of
+        # claiming again (half the queries per event when events come one at a time).
+        notified = self._notified and bus_settings.DELIVERY == "worker"
+        while not self._stopping:
+            worked = self.tick()
+            heartbeat.beat()
+            if worked and (self.once or self._more_due or not notified):
+                continue
+            if self.once:
+                break
+            wait(self.poll)
+        logger.info(
+            "worker %s stopped: %d messages, %d deliveries, %d retries in %d batches, %d relayed",
+            self.name,
+            self.totals.messages,
+            self.totals.deliveries,
+            self.totals.retries,
+            self.totals.batches,
+            self.totals.relayed,
+        )
 
     def stop(self) -> None:
         """Finish the current batch, then return from run()."""
@@ -153,43 +164,17 @@ class Worker:
 
     # --- registration, signals, waiting --------------------------------------------------
 
-    @contextmanager
-    def _registered(self) -> Iterator[None]:
-        now = timezone.now()
-        with transaction.atomic(using=self.using):
-            rows = WorkerRow.objects.using(self.using)
-            rows.filter(heartbeat_at__lt=now - PRESUMED_DEAD_AFTER).delete()
-            if connections[self.using].vendor == "sqlite":
-                other = rows.first()
-                if other is not None:
-                    raise WorkerAlreadyRunning(
-                        f"Another worker is running ({other.name}, last seen "
-                        f"{(now - other.heartbeat_at).total_seconds():.0f} s ago). On SQLite one "
-                        "worker is enough: writes take the whole database in turn, so a second "
-                        "one would only wait. Use PostgreSQL to run several."
-                    )
-            rows.create(
-                name=self.name,
-                hostname=socket.gethostname(),
-                pid=os.getpid(),
-                started_at=now,
-                heartbeat_at=now,
-            )
-        self._last_heartbeat = time.monotonic()
-        try:
-            yield
-        finally:
-            WorkerRow.objects.using(self.using).filter(name=self.name).delete()
-            if self.relayer is not None:
-                self.relayer.close()
-
-    def _heartbeat(self) -> None:
-        if time.monotonic() - self._last_heartbeat < HEARTBEAT_EVERY.total_seconds():
+    def _refuse_a_second_sqlite_worker(self, rows: QuerySet[WorkerRow], now: datetime) -> None:
+        if connections[self.using].vendor != "sqlite":
             return
-        WorkerRow.objects.using(self.using).filter(name=self.name).update(
-            heartbeat_at=timezone.now()
-        )
-        self._last_heartbeat = time.monotonic()
+        other = rows.first()
+        if other is not None:
+            raise WorkerAlreadyRunning(
+                f"Another worker is running ({other.name}, last seen "
+                f"{(now - other.heartbeat_at).total_seconds():.0f} s ago). On SQLite one "
+                "worker is enough: writes take the whole database in turn, so a second "
+                "one would only wait. Use PostgreSQL to run several."
+            )
 
     @contextmanager
     def _listener(self) -> Iterator[Callable[[float], None]]:

@@ -13,8 +13,8 @@ from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 
+from eventbus import process as process_module
 from eventbus import publish
-from eventbus.broker import consumer as consumer_module
 from eventbus.broker.amqp import ConfirmingPublisher
 from eventbus.broker.consumer import Consumer
 from eventbus.broker.relay import Relayer
@@ -277,7 +277,7 @@ def test_a_running_consumer_has_a_heartbeat_row_removed_on_a_clean_stop(broker, 
 
 def test_a_running_consumer_refreshes_its_heartbeat(broker, subscribe, monkeypatch):
     subscribe(ThingHappened, lambda event: None)
-    monkeypatch.setattr(consumer_module, "HEARTBEAT_EVERY", timedelta(0))  # beat every loop
+    monkeypatch.setattr(process_module, "HEARTBEAT_EVERY", timedelta(0))  # beat every loop
     consumer = Consumer(poll=0.05)
     beats = []
 
