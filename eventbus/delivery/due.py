@@ -5,7 +5,6 @@ that no delivery finished (in inline mode, only those older than a grace period:
 publishing process may still be delivering them). Both are claimed in bounded batches.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -52,7 +51,6 @@ def deliver_due(
     using: str = DEFAULT_DB_ALIAS,
     grace: timedelta | None = UNDISPATCHED_GRACE,
     batch_size: int = BATCH_SIZE,
-    on_batch: Callable[[DueResult], None] | None = None,
 ) -> DueResult:
     """Deliver everything due when it starts, batch after batch, and return what was done.
 
@@ -71,7 +69,5 @@ def deliver_due(
         retried = retry_due_batch(using=using, batch_size=batch_size, now=started)
         total.messages += batch.messages
         total.outcomes += batch.outcomes + retried
-        if on_batch is not None and (batch.messages or retried):
-            on_batch(DueResult(batch.messages, batch.outcomes + retried))
         if batch.messages < batch_size and len(retried) < batch_size:
             return total

@@ -269,6 +269,11 @@ class Session:
         if self.careful:
             # Written at once, so a later event of the aggregate in this pass sees it done.
             self.flush()
+        self._announce_success(job, duration)
+        return Outcome(job.handler_id, SUCCEEDED)
+
+    def _announce_success(self, job: Job, duration: float) -> None:
+        """Log a success and send ``delivery_succeeded`` once it commits (if anyone listens)."""
         _log_handled(job, duration)
         if delivery_succeeded.receivers:
             announce(
@@ -278,7 +283,6 @@ class Session:
                 handler_id=job.handler_id,
                 duration=duration,
             )
-        return Outcome(job.handler_id, SUCCEEDED)
 
     def fail(
         self,
@@ -387,25 +391,17 @@ class OwnTransactionSession(Session):
             return self.fail(job, sub, exc, duration=time.perf_counter() - started)
         except Exception as exc:
             return self.fail(job, sub, exc, duration=time.perf_counter() - started)
-        return Outcome(job.handler_id, Delivery.Status.SUCCEEDED)
+        return Outcome(job.handler_id, SUCCEEDED)
 
     def _record_success(self, job: Job, duration: float) -> None:
         dispatched = [job.key[0]] if job.handler_id == self.dispatched_by else []
-        if job.row is None:
-            self.store.record_succeeded(new=[job.key], dispatched=dispatched, at=timezone.now())
-        else:
-            self.store.record_succeeded(
-                existing=[job.row.id], dispatched=dispatched, at=timezone.now()
-            )
-        _log_handled(job, duration)
-        if delivery_succeeded.receivers:
-            announce(
-                delivery_succeeded,
-                job.envelope,
-                using=self.using,
-                handler_id=job.handler_id,
-                duration=duration,
-            )
+        self.store.record_succeeded(
+            new=[job.key] if job.row is None else [],
+            existing=[job.row.id] if job.row is not None else [],
+            dispatched=dispatched,
+            at=timezone.now(),
+        )
+        self._announce_success(job, duration)
 
     def fail(
         self,

@@ -40,14 +40,3 @@ def receive(
     first attempt in a transaction of its own. Never raises."""
     session = OwnTransactionSession(store_for(using), dispatched_by=dispatched_by)
     return deliver(Job(envelope, sub.handler_id, event), session)
-
-
-def deliver_first_attempts(
-    envelope: Envelope, event: Event | Exception, subs: list[Subscription], *, using: str
-) -> list[Outcome]:
-    """First attempts of ``subs`` (handlers with no delivery row for the event), each in its
-    own transaction; the last one's record marks the row dispatched."""
-    session = OwnTransactionSession(
-        store_for(using), dispatched_by=subs[-1].handler_id if subs else None
-    )
-    return [deliver(Job(envelope, sub.handler_id, event), session) for sub in subs]

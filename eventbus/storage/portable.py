@@ -13,7 +13,6 @@ from typing import Any
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, Field, Q, QuerySet
-from django.utils import timezone
 
 from eventbus.envelope import Envelope
 from eventbus.models import DUE, Delivery, DeliveryAttempt, OutboxMessage
@@ -420,7 +419,3 @@ class PortableStore(Store):
         if self.connection.features.has_select_for_update_skip_locked:
             return queryset.select_for_update(skip_locked=True, of=of)
         return queryset
-
-
-def now() -> datetime:
-    return timezone.now()
