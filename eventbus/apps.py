@@ -18,6 +18,9 @@ class EventbusConfig(AppConfig):
         autodiscover_modules("events")
         from eventbus import checks  # noqa: F401  (registers the version checks)
         from eventbus.conf import bus_settings
+        from eventbus.ownership import install_from_settings
+
+        install_from_settings()
 
         if bus_settings.METRICS:
             if find_spec("prometheus_client") is None:

@@ -37,3 +37,8 @@ class DoNotRetry(EventBusError):
 class BrokerTopologyError(EventBusError):
     """The broker holds a queue or exchange declared otherwise than the bus declares it
     (e.g. a classic queue where a quorum queue belongs); reconnecting cannot fix it."""
+
+
+class OwnershipViolation(EventBusError):
+    """Code of one module queried a table another module owns (eventbus.ownership): modules
+    share data only through events. Raised before the query runs, so it wrote nothing."""

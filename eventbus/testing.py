@@ -9,6 +9,9 @@ Enable the fixtures in a project's conftest.py with ``pytest_plugins = ["eventbu
 
 Consumer contracts: ``event_from_schema(UserRegistered, user_id=7)`` builds an event from
 the producer's locked schema (see eventbus.contracts.consumer), for a subscriber's tests.
+
+Data ownership: the plugin turns the guard on for every test (eventbus.ownership.pytest_plugin:
+``--eventbus-ownership-record=PATH``, ``--no-eventbus-ownership``).
 """
 
 from collections.abc import Iterator
@@ -22,6 +25,8 @@ from eventbus.envelope import Envelope
 from eventbus.events import Event
 
 E = TypeVar("E", bound=Event)
+
+pytest_plugins = ["eventbus.ownership.pytest_plugin"]
 
 __all__ = [
     "PublishedEvents",

@@ -1,0 +1,81 @@
+"""Which module owns which table, and which owned tables a statement names.
+
+The modules are the ones the bus knows: every module that publishes an event (the part of
+the event's name before the dot) or subscribes a handler (the top package of its dotted
+path), when it is also an installed app's top package. A module owns the tables of every
+model of its apps (many-to-many tables included; proxies have no table of their own). Every
+other table is shared: Django's own apps, ``eventbus`` and third-party apps (django-axes,
+simplejwt's token blacklist, ...) may be queried by any module.
+"""
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from django.apps import apps
+
+#: The bus's own package: never a module, its tables are everyone's.
+BUS_PACKAGE = "eventbus"
+
+
+@dataclass(frozen=True)
+class Owners:
+    """The modules, and the tables each owns."""
+
+    modules: frozenset[str]
+    #: lower-cased table name -> the module that owns it
+    tables: dict[str, str]
+    #: matches an owned table's name as a whole word, quoted ("orders_order") or bare
+    pattern: re.Pattern[str] | None
+
+    def tables_in(self, sql: str) -> set[str]:
+        """The owned tables ``sql`` names (lower-cased). A name inside a string literal
+        counts too; Django passes values as parameters, so that is rare and only errs on the
+        side of a check."""
+        if self.pattern is None:
+            return set()
+        return {name.lower() for name in self.pattern.findall(sql)}
+
+
+def bus_modules() -> set[str]:
+    """The module names the bus knows: event producers and subscribers' top packages."""
+    from eventbus.events import registered_events
+    from eventbus.subscriptions import all_subscriptions
+
+    names = {event.producer() for event in registered_events()}
+    names.update(sub.module for sub in all_subscriptions())
+    return names
+
+
+def build_owners(modules: set[str]) -> Owners:
+    """The tables of the installed apps whose top package is one of ``modules``."""
+    modules = set(modules) - {BUS_PACKAGE}
+    tables: dict[str, str] = {}
+    owning: set[str] = set()
+    for app_config in apps.get_app_configs():
+        module = app_config.name.partition(".")[0]
+        if module not in modules:
+            continue
+        owning.add(module)
+        for model in app_config.get_models(include_auto_created=True):
+            if not model._meta.proxy:
+                tables.setdefault(model._meta.db_table.lower(), module)
+    pattern = None
+    if tables:
+        # Longest first, so "orders_orderline" is not read as "orders_order".
+        names = sorted(tables, key=len, reverse=True)
+        alternatives = "|".join(re.escape(name) for name in names)
+        pattern = re.compile(rf"(?<![\w$])(?:{alternatives})(?![\w$])", re.IGNORECASE)
+    return Owners(frozenset(owning), tables, pattern)
+
+
+@cache
+def current_owners() -> Owners:
+    """The owners of this process's tables, worked out on first use (the app registry and
+    the bus's registries are complete by then) and kept; ``forget_owners()`` drops it."""
+    return build_owners(bus_modules())
+
+
+def forget_owners() -> None:
+    """Work the owners out again on next use (a test that subscribes a new module)."""
+    current_owners.cache_clear()
