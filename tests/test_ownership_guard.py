@@ -371,3 +371,17 @@ def test_the_setting_is_off_unless_asked_for():
     assert BusSettings().OWNERSHIP_GUARD is False
     with override_settings(EVENTBUS={"OWNERSHIP_GUARD": True}):
         assert bus_settings.OWNERSHIP_GUARD is True
+
+
+def test_the_modules_and_the_tables_they_own():
+    owners = ownership.current_owners()
+
+    assert owners.modules == {"accounts", "orders"}
+    assert {table for table, owner in owners.tables.items() if owner == "accounts"} == {
+        "accounts_user",
+        "accounts_user_groups",
+        "accounts_user_user_permissions",
+        "accounts_orderrecord",
+    }
+    assert "eventbus_delivery" not in owners.tables
+    assert "django_session" not in owners.tables

@@ -25,8 +25,20 @@ class Owners:
     modules: frozenset[str]
     #: lower-cased table name -> the module that owns it
     tables: dict[str, str]
-    #: matches an owned table's name as a whole word, quoted ("orders_order") or bare
+    #: matches an owned table's name as a whole word, quoted ("orders_order") or bare, in
+    #: lower-cased SQL (a case-sensitive search is about 3 times faster than IGNORECASE)
     pattern: re.Pattern[str] | None
+
+    @classmethod
+    def of(cls, modules: frozenset[str], tables: dict[str, str]) -> "Owners":
+        """The owners of ``tables`` (table name -> module), with their pattern."""
+        tables = {name.lower(): module for name, module in tables.items()}
+        if not tables:
+            return cls(modules, tables, None)
+        # Longest first, so "orders_orderline" is not read as "orders_order".
+        names = sorted(tables, key=len, reverse=True)
+        alternatives = "|".join(re.escape(name) for name in names)
+        return cls(modules, tables, re.compile(rf"(?<![\w$])(?:{alternatives})(?![\w$])"))
 
     def tables_in(self, sql: str) -> set[str]:
         """The owned tables ``sql`` names (lower-cased). A name inside a string literal
@@ -34,7 +46,7 @@ class Owners:
         side of a check."""
         if self.pattern is None:
             return set()
-        return {name.lower() for name in self.pattern.findall(sql)}
+        return set(self.pattern.findall(sql.lower()))
 
 
 def bus_modules() -> set[str]:
@@ -60,13 +72,7 @@ def build_owners(modules: set[str]) -> Owners:
         for model in app_config.get_models(include_auto_created=True):
             if not model._meta.proxy:
                 tables.setdefault(model._meta.db_table.lower(), module)
-    pattern = None
-    if tables:
-        # Longest first, so "orders_orderline" is not read as "orders_order".
-        names = sorted(tables, key=len, reverse=True)
-        alternatives = "|".join(re.escape(name) for name in names)
-        pattern = re.compile(rf"(?<![\w$])(?:{alternatives})(?![\w$])", re.IGNORECASE)
-    return Owners(frozenset(owning), tables, pattern)
+    return Owners.of(frozenset(owning), tables)
 
 
 @cache
