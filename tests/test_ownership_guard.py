@@ -29,8 +29,8 @@ from eventbus.subscriptions import unsubscribe
 ROOT = Path(__file__).resolve().parent.parent
 COUNT_USERS = 'SELECT COUNT(*) AS "__count" FROM "accounts_user"'
 ADVICE = (
-    "\nA module reads another module's data only from its events (keep a replica in orders's "
-    "own tables) and never queries its tables (see docs/ownership.md)."
+    "\nA module reads another module's data only from its events, keeping a replica of what it "
+    "needs in its own tables (see docs/ownership.md)."
 )
 
 pytestmark = pytest.mark.django_db

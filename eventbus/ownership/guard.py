@@ -41,9 +41,8 @@ class Violation:
     def message(self) -> str:
         return (
             f"{self.module} queried {self.table}, a table of {self.owner}, at {self.location}: "
-            f"{self.sql}\nA module reads another module's data only from its events (keep a "
-            f"replica in {self.module}'s own tables) and never queries its tables "
-            "(see docs/ownership.md)."
+            f"{self.sql}\nA module reads another module's data only from its events, keeping "
+            "a replica of what it needs in its own tables (see docs/ownership.md)."
         )
 
 

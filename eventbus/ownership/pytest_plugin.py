@@ -70,11 +70,13 @@ def _eventbus_ownership_check(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     seen = guard.violations()
     guard.clear()
-    if not seen or guard.mode() == "off" or request.node.stash.get(_FAILED_KEY, False):
-        return  # nothing to say, or the test failed already (on the raised violation, say)
+    if not seen or guard.mode() == "off":
+        return
     if guard.mode() == "record":
         request.config.stash[_RECORD_KEY].extend(seen)
         return
+    if request.node.stash.get(_FAILED_KEY, False):
+        return  # the test failed already (on the raised violation, say): once is enough
     pytest.fail("\n\n".join(v.message() for v in seen), pytrace=False)
 
 
