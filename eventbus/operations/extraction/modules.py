@@ -18,14 +18,18 @@ def top(dotted: str) -> str:
 
 
 @cache
-def _distribution_packages() -> frozenset[str]:
-    """The top-level packages installed from a distribution (Django, DRF, ...)."""
-    return frozenset(importlib.metadata.packages_distributions())
+def _distributions() -> dict[str, list[str]]:
+    """Top-level package -> the distributions that install it (Django, DRF, ...): read
+    once per process, it takes a second."""
+    return {
+        package: sorted(set(names))
+        for package, names in importlib.metadata.packages_distributions().items()
+    }
 
 
 def distributions_of(package: str) -> list[str]:
     """The distributions that install a top-level package (empty for the project's own)."""
-    return sorted(set(importlib.metadata.packages_distributions().get(package, [])))
+    return list(_distributions().get(package, []))
 
 
 def project_packages() -> set[str]:
@@ -39,7 +43,7 @@ def project_modules() -> list[str]:
     """The modules: the top-level packages of the installed Django apps that no
     distribution installs, other than the bus and the project's own package; sorted."""
     installed = {top(config.name) for config in apps.get_app_configs()}
-    excluded = _distribution_packages() | project_packages() | {BUS_PACKAGE}
+    excluded = set(_distributions()) | project_packages() | {BUS_PACKAGE}
     return sorted(installed - excluded)
 
 

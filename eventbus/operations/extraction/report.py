@@ -100,9 +100,9 @@ def build(
         relations=relations.crossing(module, modules, model_classes),
         queries=None if recorded is None else queries.crossing(module, recorded),
         settings=reads,
-        published=service.published(module, entries),
+        published=service.published(module, modules, entries),
         consumed=service.consumed(module, entries),
         urls=urls.served_by(module),
-        broker=service.broker(module, entries),
+        broker=service.broker(module, modules, entries),
         service=service.service_settings(module, modules, found.packages, [r.name for r in reads]),
     )

@@ -22,7 +22,7 @@ from eventbus.operations.extraction.modules import distributions_of, project_pac
 
 @dataclass(frozen=True)
 class PublishedEvent:
-    """An event version the module defines, with every handler of it (dotted paths)."""
+    """An event version the module defines, with its handlers in the other modules."""
 
     name: str
     version: int
@@ -45,12 +45,15 @@ class ConsumedEvent:
         return asdict(self)
 
 
-def published(module: str, catalog: list[CatalogEntry]) -> list[PublishedEvent]:
+def published(module: str, modules: list[str], catalog: list[CatalogEntry]) -> list[PublishedEvent]:
+    """The module's event versions, each with its handlers in the other modules (its own
+    and those outside the modules, such as tests', couple it to nothing)."""
+    others = set(modules) - {module}
     return [
         PublishedEvent(
             name=e.name,
             version=e.version,
-            subscribers=e.subscribers,
+            subscribers=[s.handler for s in e.subscriptions if s.module in others],
         )
         for e in catalog
         if e.producer == module
@@ -70,7 +73,7 @@ def consumed(module: str, catalog: list[CatalogEntry]) -> list[ConsumedEvent]:
     ]
 
 
-def broker(module: str, catalog: list[CatalogEntry]) -> dict[str, Any]:
+def broker(module: str, modules: list[str], catalog: list[CatalogEntry]) -> dict[str, Any]:
     """The exchange, the routing keys the service publishes, its queue with its bindings
     (None when it consumes nothing) and its broker user's permissions (RabbitMQ regexes)."""
     exchange = bus_settings.EXCHANGE
@@ -78,7 +81,7 @@ def broker(module: str, catalog: list[CatalogEntry]) -> dict[str, Any]:
     queue = queue_name(module) if takes else None
     return {
         "exchange": exchange,
-        "publishes": [routing_key(e.name, e.version) for e in published(module, catalog)],
+        "publishes": [routing_key(e.name, e.version) for e in published(module, modules, catalog)],
         "queue": queue,
         "dead_letter_queue": dead_letter_queue(queue) if queue else None,
         "bindings": sorted({binding_key(e.name) for e in takes}),
@@ -101,7 +104,7 @@ def _strings(value: object) -> list[str]:
 
 
 def naming_others(module: str, modules: list[str]) -> list[dict[str, str]]:
-    """The settings in force (INSTALLED_APPS aside) whose value names another module's
+    """The settings the project sets (INSTALLED_APPS aside) whose value names another module's
     code, ``accounts.User`` or ``accounts.usernames.f``: a service of ``module`` must set
     them otherwise."""
     others = [m for m in modules if m != module]
@@ -110,7 +113,11 @@ def naming_others(module: str, modules: list[str]) -> list[dict[str, str]]:
     dotted = re.compile(rf"^({'|'.join(map(re.escape, others))})(\.[A-Za-z_]\w*)*$")
     return [
         {"setting": name, "value": text}
-        for name in sorted(n for n in dir(settings) if n.isupper() and n != "INSTALLED_APPS")
+        for name in sorted(
+            n
+            for n in dir(settings)
+            if n.isupper() and n != "INSTALLED_APPS" and settings.is_overridden(n)
+        )
         for text in _strings(getattr(settings, name))
         if dotted.match(text)
     ]
