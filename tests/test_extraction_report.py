@@ -5,6 +5,7 @@ import json
 import sys
 import textwrap
 from collections.abc import Iterator
+from io import StringIO
 from pathlib import Path
 
 import pytest
@@ -42,8 +43,6 @@ def report_json(module: str, *args: str) -> dict:
 
 def printed(*args: str) -> str:
     """What `eventbus extraction-report ARGS` prints; raises if it exits 1."""
-    from io import StringIO
-
     out = StringIO()
     call_command("eventbus", "extraction-report", *args, stdout=out)
     return out.getvalue()
@@ -136,7 +135,11 @@ def test_orders_can_be_extracted_and_names_the_settings_that_point_at_accounts()
     ]
     assert [(e["name"], e["producer"], e["handlers"]) for e in report["events"]["consumed"]] == [
         ("accounts.user_deactivated", "accounts", ["orders.handlers.deactivate_customer"]),
-        ("accounts.user_profile_updated", "accounts", ["orders.handlers.replicate_updated_profile"]),
+        (
+            "accounts.user_profile_updated",
+            "accounts",
+            ["orders.handlers.replicate_updated_profile"],
+        ),
         ("accounts.user_registered", "accounts", ["orders.handlers.replicate_registered_customer"]),
     ]
     assert [(u["route"], u["name"]) for u in report["urls"]] == [
