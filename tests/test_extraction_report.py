@@ -7,6 +7,7 @@ import textwrap
 from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.apps import apps
@@ -16,7 +17,7 @@ from django.core.management.base import CommandError
 from tools.split import ROOT
 
 PLANTED = "planted_leaky"
-RECORD = {
+RECORD: dict[str, Any] = {
     "version": 1,
     "queries": [
         {

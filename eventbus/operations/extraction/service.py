@@ -61,6 +61,7 @@ def published(module: str, modules: list[str], catalog: list[CatalogEntry]) -> l
 
 
 def consumed(module: str, catalog: list[CatalogEntry]) -> list[ConsumedEvent]:
+    """The event versions of other producers that the module's handlers subscribe to."""
     return [
         ConsumedEvent(
             name=e.name,
@@ -111,12 +112,16 @@ def naming_others(module: str, modules: list[str]) -> list[dict[str, str]]:
     if not others:
         return []
     dotted = re.compile(rf"^({'|'.join(map(re.escape, others))})(\.[A-Za-z_]\w*)*$")
+    # Django's settings (and override_settings' holder) say which names the project sets;
+    # django-stubs leaves is_overridden out. Reading only those also leaves alone the
+    # deprecated defaults, which warn when read.
+    project_settings: Any = settings
     return [
         {"setting": name, "value": text}
         for name in sorted(
             n
             for n in dir(settings)
-            if n.isupper() and n != "INSTALLED_APPS" and settings.is_overridden(n)
+            if n.isupper() and n != "INSTALLED_APPS" and project_settings.is_overridden(n)
         )
         for text in _strings(getattr(settings, name))
         if dotted.match(text)
