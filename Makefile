@@ -61,9 +61,9 @@ test-schema: install ## The API against its OpenAPI schema: schemathesis on the 
 
 WHEEL_DIR := dist
 
-wheel: | $(UV) ## The eventbus app alone as a wheel (packages/eventbus), in dist/
-	rm -f $(WHEEL_DIR)/django_eventbus_outbox-*.whl
-	$(UV) build --wheel --out-dir $(WHEEL_DIR) packages/eventbus
+wheel: | $(UV) ## The eventbus app alone as an sdist and a wheel (packages/eventbus), in dist/
+	rm -f $(WHEEL_DIR)/django_eventbus_outbox-*
+	$(UV) build --out-dir $(WHEEL_DIR) packages/eventbus
 
 test-wheel: install wheel ## The wheel's contents, then the wheel alone in a fresh venv beside a tiny Django project
 	$(PY) -m pytest -p no:cacheprovider -m packaging tests/test_wheel.py

@@ -1,5 +1,5 @@
-"""The eventbus wheel (packages/eventbus, built into dist/ by `make wheel`): what it holds,
-and that it works on its own in a fresh virtualenv beside a tiny Django project.
+"""The eventbus wheel (packages/eventbus, built with its sdist into dist/ by `make wheel`):
+what it holds, and that it works on its own in a fresh virtualenv beside a tiny Django project.
 
 Run by `make test-wheel` (pytest -m packaging), which builds the wheel first. The tests never
 skip: without a current wheel in dist/ they fail and say to run `make wheel`.
@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ UV = ROOT / ".tools" / "bin" / "uv"
 DISTRIBUTION = "django_eventbus_outbox"
 WHEEL = ROOT / "dist" / f"{DISTRIBUTION}-{eventbus.__version__}-py3-none-any.whl"
 DIST_INFO = f"{DISTRIBUTION}-{eventbus.__version__}.dist-info"
+SDIST = ROOT / "dist" / f"{DISTRIBUTION}-{eventbus.__version__}.tar.gz"
 
 
 def source_files() -> list[Path]:
@@ -116,6 +118,20 @@ def test_the_metadata_names_the_distribution_its_version_and_its_dependencies(
         "pydantic<3,>=2.14",
         "tqdm>=4.70; extra == 'progress'",
     ]
+
+
+def test_the_sdist_holds_the_same_eventbus_files_and_what_builds_the_wheel_again(
+    wheel: Path,
+) -> None:
+    # `make wheel` (uv build) builds the wheel from this sdist: it must be complete.
+    top = f"{DISTRIBUTION}-{eventbus.__version__}/"
+    with tarfile.open(SDIST) as archive:
+        names = {member.name.removeprefix(top) for member in archive.getmembers()}
+
+    assert {n for n in names if n.startswith("eventbus/")} == {
+        n for n in names_in(wheel) if n.startswith("eventbus/")
+    }
+    assert {"PKG-INFO", "pyproject.toml", "hatch_build.py", "README.md"} <= names
 
 
 # --- the clean room: the wheel alone, a fresh virtualenv, a tiny project -----------------
