@@ -2,7 +2,7 @@
 the error that names it when a feature needs a package that is not installed.
 
 The bus itself needs Django, blinker and pydantic only; RabbitMQ, Prometheus metrics,
-progress bars and tracing each come with an extra (``pip install 'django-eventbus-outbox[amqp]'``).
+progress bars, tracing and the extraction report each come with an extra (``pip install 'django-eventbus-outbox[amqp]'``).
 """
 
 from django.core.exceptions import ImproperlyConfigured
@@ -16,6 +16,7 @@ EXTRAS = {
     "prometheus_client": ("prometheus-client", "metrics"),
     "tqdm": ("tqdm", "progress"),
     "opentelemetry": ("opentelemetry-api", "tracing"),
+    "grimp": ("grimp", "extraction"),
 }
 
 

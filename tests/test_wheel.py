@@ -108,10 +108,17 @@ def test_the_metadata_names_the_distribution_its_version_and_its_dependencies(
     assert meta["Name"] == "django-eventbus-outbox"
     assert meta["Version"] == eventbus.__version__
     assert meta["Requires-Python"] == ">=3.13"
-    assert sorted(meta.get_all("Provides-Extra", [])) == ["amqp", "metrics", "progress", "tracing"]
+    assert sorted(meta.get_all("Provides-Extra", [])) == [
+        "amqp",
+        "extraction",
+        "metrics",
+        "progress",
+        "tracing",
+    ]
     assert sorted(meta.get_all("Requires-Dist", [])) == [
         "blinker<2,>=1.9",
         "django<7,>=6.1",
+        "grimp>=3.20; extra == 'extraction'",
         "kombu<6,>=5.7; extra == 'amqp'",
         "opentelemetry-api>=1.45; extra == 'tracing'",
         "prometheus-client>=0.26; extra == 'metrics'",
