@@ -10,14 +10,12 @@ from datetime import datetime
 from functools import cache
 from time import monotonic
 
-import kombu
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
-from eventbus.broker.amqp import CONNECTION_ERRORS
 from eventbus.broker.topology import consumed_queues
 from eventbus.conf import bus_settings
 from eventbus.models import Consumer, Worker
@@ -71,7 +69,8 @@ _broker_checks: dict[str, tuple[float, Check]] = {}
 
 def check_broker() -> Check:
     """A short-timeout AMQP connection to EVENTBUS['BROKER_URL'] opens. The answer is
-    reused for BROKER_CHECK_REUSED_FOR_SECONDS in this process."""
+    reused for BROKER_CHECK_REUSED_FOR_SECONDS in this process. Raises ImproperlyConfigured
+    when kombu (the ``amqp`` extra) is not installed."""
     url = bus_settings.BROKER_URL
     reused = _broker_checks.get(url)
     if reused is not None and monotonic() - reused[0] < BROKER_CHECK_REUSED_FOR_SECONDS:
@@ -82,13 +81,11 @@ def check_broker() -> Check:
 
 
 def _connect_to_broker(url: str) -> Check:
-    connection = kombu.Connection(url, connect_timeout=BROKER_TIMEOUT_SECONDS)
-    try:
-        connection.connect()
-    except CONNECTION_ERRORS as exc:
-        return Check(False, f"broker unreachable: {exc}")
-    finally:
-        connection.release()
+    from eventbus.broker.amqp import connection_error  # here: it needs the `amqp` extra
+
+    error = connection_error(url, timeout=BROKER_TIMEOUT_SECONDS)
+    if error is not None:
+        return Check(False, f"broker unreachable: {error}")
     return Check(True, "broker reachable")
 
 
