@@ -7,7 +7,7 @@ import sys
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from eventbus.cli import output
 from eventbus.extras import missing_extra
@@ -33,6 +33,19 @@ def test_the_broker_module_without_kombu_says_which_extra_to_install(monkeypatch
 
     assert "pip install 'django-eventbus-outbox[amqp]'" in str(raised.value)
     assert "eventbus.broker.amqp" not in sys.modules
+
+
+def test_consume_without_kombu_ends_with_the_message_not_a_traceback(monkeypatch):
+    monkeypatch.setitem(sys.modules, "kombu", None)
+    for name in ("eventbus.broker.amqp", "eventbus.broker.consumer"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+
+    with pytest.raises(CommandError) as raised:
+        call_command("eventbus", "consume", "--once")
+
+    assert str(raised.value) == str(
+        missing_extra("kombu", needed_for="RabbitMQ (the broker side of the bus)")
+    )
 
 
 class Terminal(io.StringIO):

@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass
 
 from eventbus.exceptions import ExtractionReportError
+from eventbus.extras import missing_extra
 from eventbus.operations.extraction.modules import (
     BUS_PACKAGE,
     is_test,
@@ -58,8 +59,7 @@ def survey(module: str, modules: list[str]) -> ImportSurvey:
         import grimp
     except ImportError as exc:
         raise ExtractionReportError(
-            "The extraction report reads the import graph with grimp, which is not installed; "
-            "install grimp (import-linter depends on it)."
+            str(missing_extra("grimp", needed_for="The extraction report (the import graph)"))
         ) from exc
     graph = grimp.build_graph(*modules, include_external_packages=True, cache_dir=None)
     own = sorted(m for m in graph.modules if top(m) == module)
