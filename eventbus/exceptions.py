@@ -39,6 +39,19 @@ class BrokerTopologyError(EventBusError):
     (e.g. a classic queue where a quorum queue belongs); reconnecting cannot fix it."""
 
 
+class ExtractionReportError(EventBusError):
+    """An extraction report cannot be made (``eventbus extraction-report``)."""
+
+
+class UnknownModuleError(ExtractionReportError):
+    """The module named for an extraction report is not one of the project's modules."""
+
+
+class QueryRecordError(ExtractionReportError):
+    """A record of a test run's queries (the data-ownership guard's file) cannot be read:
+    missing, not JSON, another version, or an entry without its fields."""
+
+
 class OwnershipViolation(EventBusError):
     """Code of one module queried a table another module owns (eventbus.ownership): modules
     share data only through events. Raised before the query runs, so it wrote nothing."""
