@@ -21,7 +21,10 @@ from dataclasses import dataclass
 from types import CodeType, FrameType
 from typing import Any
 
-_NOT_MODULE_CODE = frozenset({"tests", "migrations", "conftest", "models"})
+from eventbus.operations.extraction.modules import is_test
+
+#: Besides its tests (is_test), the parts of a module whose code acts for no module.
+_NOT_MODULE_CODE = frozenset({"migrations", "models"})
 
 
 @dataclass(frozen=True)
@@ -43,11 +46,8 @@ _file_module: dict[str, str] = {}
 def module_of(dotted: str, modules: frozenset[str]) -> str:
     """The module ``dotted`` (a Python module's name) is code of, or "" if none."""
     parts = dotted.split(".")
-    if parts[0] not in modules:
+    if parts[0] not in modules or _NOT_MODULE_CODE.intersection(parts) or is_test(dotted):
         return ""
-    for part in parts[1:]:
-        if part in _NOT_MODULE_CODE or part.startswith("test_"):
-            return ""
     return parts[0]
 
 

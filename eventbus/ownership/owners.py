@@ -1,11 +1,12 @@
 """Which module owns which table, and which owned tables a statement names.
 
-The modules are the ones the bus knows: every module that publishes an event (the part of
-the event's name before the dot) or subscribes a handler (the top package of its dotted
-path), when it is also an installed app's top package. A module owns the tables of every
-model of its apps (many-to-many tables included; proxies have no table of their own). Every
-other table is shared: Django's own apps, ``eventbus`` and third-party apps (django-axes,
-simplejwt's token blacklist, ...) may be queried by any module.
+The modules are the project's, as the extraction report finds them
+(eventbus.operations.extraction.modules.project_modules): the top packages of the installed
+apps that no distribution installs, other than the bus and the project's own package (its
+settings). A module owns the tables of every model of its apps (many-to-many tables
+included; proxies have no table of their own). Every other table is shared: Django's own
+apps, ``eventbus`` and third-party apps (django-axes, simplejwt's token blacklist, ...) may
+be queried by any module.
 """
 
 import re
@@ -14,8 +15,8 @@ from functools import cache
 
 from django.apps import apps
 
-#: The bus's own package: never a module, its tables are everyone's.
-BUS_PACKAGE = "eventbus"
+from eventbus.operations.extraction.modules import BUS_PACKAGE, project_modules
+
 #: How many distinct statements' tables are remembered before the memo starts afresh.
 MEMO_SIZE = 4096
 
@@ -60,16 +61,6 @@ class Owners:
         return found
 
 
-def bus_modules() -> set[str]:
-    """The module names the bus knows: event producers and subscribers' top packages."""
-    from eventbus.events import registered_events
-    from eventbus.subscriptions import all_subscriptions
-
-    names = {event.producer() for event in registered_events()}
-    names.update(sub.module for sub in all_subscriptions())
-    return names
-
-
 def build_owners(modules: set[str]) -> Owners:
     """The tables of the installed apps whose top package is one of ``modules``."""
     modules = set(modules) - {BUS_PACKAGE}
@@ -88,9 +79,9 @@ def build_owners(modules: set[str]) -> Owners:
 
 @cache
 def current_owners() -> Owners:
-    """The owners of this process's tables, worked out on first use (the app registry and
-    the bus's registries are complete by then) and kept; ``forget_owners()`` drops it."""
-    return build_owners(bus_modules())
+    """The owners of this process's tables, worked out on first use (reading the installed
+    distributions takes about a second, once) and kept; ``forget_owners()`` drops it."""
+    return build_owners(set(project_modules()))
 
 
 def forget_owners() -> None:
