@@ -13,6 +13,7 @@ import types
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.test import override_settings
@@ -23,6 +24,7 @@ from eventbus import ownership, publish, subscriber
 from eventbus.conf import BusSettings, bus_settings
 from eventbus.exceptions import OwnershipViolation
 from eventbus.models import Delivery
+from eventbus.ownership.checks import MIDDLEWARE, check_view_middleware
 from eventbus.ownership.record import write_record
 from eventbus.subscriptions import unsubscribe
 
@@ -394,3 +396,20 @@ def test_the_modules_and_the_tables_they_own():
     }
     assert "eventbus_delivery" not in owners.tables
     assert "django_session" not in owners.tables
+
+
+def test_the_setting_without_the_middleware_is_a_warning():
+    without = [m for m in settings.MIDDLEWARE if m != MIDDLEWARE]
+    assert MIDDLEWARE in settings.MIDDLEWARE  # the project has it
+
+    with override_settings(EVENTBUS={"OWNERSHIP_GUARD": True}, MIDDLEWARE=without):
+        (warning,) = check_view_middleware()
+    with override_settings(EVENTBUS={"OWNERSHIP_GUARD": False}, MIDDLEWARE=without):
+        assert check_view_middleware() == []
+    with override_settings(EVENTBUS={"OWNERSHIP_GUARD": True}):
+        assert check_view_middleware() == []
+
+    assert (warning.id, warning.hint) == (
+        "eventbus.W001",
+        "Add 'eventbus.ownership.middleware.ViewModuleMiddleware' last in MIDDLEWARE.",
+    )
