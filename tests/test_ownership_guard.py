@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.db import transaction
 from django.test import override_settings
 from django.urls import path
@@ -191,6 +192,28 @@ def test_a_handler_whose_crossing_the_engine_catches_still_shows(
     )
     assert [(v.module, v.table, v.location) for v in crossings()] == [
         ("orders", "accounts_user", "orders/leaky_handlers.py:5")
+    ]
+
+
+def test_a_command_of_a_module_is_that_module(plant, crossings):
+    command = plant(
+        "orders.management.commands.leaky_count",
+        """\
+        from django.apps import apps
+        from django.core.management.base import BaseCommand
+
+
+        class Command(BaseCommand):
+            def handle(self, *args, **options):
+                apps.get_model("accounts", "User").objects.count()
+        """,
+    )
+
+    with pytest.raises(OwnershipViolation, match=r"^orders queried accounts_user, a table of"):
+        call_command(command.Command())
+
+    assert [(v.module, v.table, v.location) for v in crossings()] == [
+        ("orders", "accounts_user", "orders/management/commands/leaky_count.py:7")
     ]
 
 
