@@ -7,6 +7,10 @@ Enable the fixtures in a project's conftest.py with ``pytest_plugins = ["eventbu
         assert published_events.names() == ["orders.order_placed"]
         (placed,) = published_events.of(OrderPlaced)
 
+Redelivery drill: ``pytest --eventbus-redeliver`` (or ``@pytest.mark.eventbus_redeliver`` on a
+test, ``eventbus_redeliver(False)`` to keep one out) delivers every event twice, crashes each
+handler once after its effects and reorders batches (see eventbus.delivery.redelivery).
+
 Consumer contracts: ``event_from_schema(UserRegistered, user_id=7)`` builds an event from
 the producer's locked schema (see eventbus.contracts.consumer), for a subscriber's tests.
 """
@@ -17,6 +21,7 @@ from typing import TypeVar
 
 import pytest
 
+from eventbus import testing_redeliver as redeliver
 from eventbus.contracts.consumer import event_from_schema
 from eventbus.envelope import Envelope
 from eventbus.events import Event
@@ -87,6 +92,21 @@ def capture_published() -> Iterator[PublishedEvents]:
         yield captured
     finally:
         remove_publish_observer(captured._record)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    redeliver.add_option(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    redeliver.add_marker(config)
+
+
+@pytest.fixture(autouse=True)
+def _eventbus_redeliver(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The redelivery drill, for the tests that the switch or their marker put under it."""
+    with redeliver.drill_for(request.node):
+        yield
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ from pydantic import ValidationError
 from eventbus import tracing
 from eventbus.conf import bus_settings
 from eventbus.context import handling
+from eventbus.delivery import redelivery
 from eventbus.delivery.backoff import next_attempt_at
 from eventbus.delivery.ordering import WAIT_RECHECK, blocking_event, waiting_note
 from eventbus.envelope import Envelope
@@ -253,10 +254,10 @@ class Session:
         try:
             if self.careful:
                 with transaction.atomic(using=self.using), handling(job.envelope):
-                    sub.handle(event)
+                    redelivery.handle(sub, event, using=self.using)
             else:
                 with handling(job.envelope):
-                    sub.handle(event)
+                    redelivery.handle(sub, event, using=self.using)
         except Exception as exc:
             if not self.careful:
                 raise HandlerFailed(job.key, exc) from exc
@@ -369,7 +370,7 @@ class OwnTransactionSession(Session):
         started = time.perf_counter()
         try:
             with transaction.atomic(using=self.using), handling(job.envelope):
-                sub.handle(event)
+                redelivery.handle(sub, event, using=self.using)
                 duration = time.perf_counter() - started
                 untouched = outermost and self.store.transaction_untouched()
                 if not untouched:
