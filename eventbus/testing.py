@@ -9,7 +9,8 @@ Enable the fixtures in a project's conftest.py with ``pytest_plugins = ["eventbu
 
 Redelivery drill: ``pytest --eventbus-redeliver`` (or ``@pytest.mark.eventbus_redeliver`` on a
 test, ``eventbus_redeliver(False)`` to keep one out) delivers every event twice, crashes each
-handler once after its effects and reorders batches (see eventbus.delivery.redelivery).
+handler once after its effects and reorders batches (see eventbus.delivery.redelivery);
+``redelivering()`` does the same for one block.
 
 Consumer contracts: ``event_from_schema(UserRegistered, user_id=7)`` builds an event from
 the producer's locked schema (see eventbus.contracts.consumer), for a subscriber's tests.
@@ -23,6 +24,7 @@ import pytest
 
 from eventbus import testing_redeliver as redeliver
 from eventbus.contracts.consumer import event_from_schema
+from eventbus.delivery.redelivery import redelivering
 from eventbus.envelope import Envelope
 from eventbus.events import Event
 
@@ -34,6 +36,7 @@ __all__ = [
     "event_from_schema",
     "isolated_event_registry",
     "published_events",
+    "redelivering",
 ]
 
 

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 
 import pytest
 
+from eventbus.delivery.redelivery import redelivering
+
 OPTION = "--eventbus-redeliver"
 MARKER = "eventbus_redeliver"
 
@@ -58,8 +60,6 @@ def wanted(node: pytest.Item) -> bool:
 @contextmanager
 def drill_for(node: pytest.Item) -> Iterator[bool]:
     """Run the block under the drill if ``node`` wants it; yields whether it does."""
-    from eventbus.delivery.redelivery import redelivering
-
     on = wanted(node)
     if not on:
         yield False
