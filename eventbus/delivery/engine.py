@@ -13,6 +13,9 @@ Guarantees: a handler's effects and its success record commit together, so a red
 event is skipped by a handler that applied it; a failure is recorded with its error (one
 DeliveryAttempt row each) and retried with backoff; after the last attempt, or at once for
 bad data, the delivery is a dead letter. One handler's failure never reaches the others.
+
+Every session calls the handler through eventbus.delivery.redelivery, which calls it once,
+or under the test suite's redelivery drill crashes it once and runs it twice.
 """
 
 import logging

@@ -67,11 +67,12 @@ def test_under_the_drill_aggregates_swap_and_each_keeps_its_own_order():
         envelope("b2", "b"),
     ]
 
+    before = drilling()  # on under --eventbus-redeliver
     with redelivering():
         arranged = arrange(batch, _itself)
 
     assert [e.name for e in arranged] == ["lone", "b1", "b2", "a1", "a2"]
-    assert not drilling()  # restored after the block
+    assert drilling() is before  # restored after the block
 
 
 def _deliver_a_worker_batch(subscribe) -> list[tuple[int, int]]:
