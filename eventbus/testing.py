@@ -22,7 +22,6 @@ from typing import TypeVar
 
 import pytest
 
-from eventbus import testing_redeliver as redeliver
 from eventbus.contracts.consumer import event_from_schema
 from eventbus.delivery.redelivery import redelivering
 from eventbus.envelope import Envelope
@@ -38,6 +37,9 @@ __all__ = [
     "published_events",
     "redelivering",
 ]
+
+#: The redelivery drill's switch, marker and fixture come with these fixtures.
+pytest_plugins = ["eventbus.testing_redeliver"]
 
 
 class PublishedEvents:
@@ -95,21 +97,6 @@ def capture_published() -> Iterator[PublishedEvents]:
         yield captured
     finally:
         remove_publish_observer(captured._record)
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    redeliver.add_option(parser)
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    redeliver.add_marker(config)
-
-
-@pytest.fixture(autouse=True)
-def _eventbus_redeliver(request: pytest.FixtureRequest) -> Iterator[None]:
-    """The redelivery drill, for the tests that the switch or their marker put under it."""
-    with redeliver.drill_for(request.node):
-        yield
 
 
 @pytest.fixture

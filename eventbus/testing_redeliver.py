@@ -1,5 +1,6 @@
-"""The pytest side of the redelivery drill: the ``--eventbus-redeliver`` switch and the
-``eventbus_redeliver`` marker, which eventbus.testing's hooks install.
+"""The pytest side of the redelivery drill: the ``--eventbus-redeliver`` switch, the
+``eventbus_redeliver`` marker and the autouse fixture that applies them. A pytest plugin of
+its own, loaded with eventbus.testing (its ``pytest_plugins``).
 
 The drill itself (every event delivered twice, a crash after each handler's effects, batches
 reordered) is eventbus.delivery.redelivery. Which tests it covers:
@@ -11,7 +12,6 @@ reordered) is eventbus.delivery.redelivery. Which tests it covers:
 """
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
@@ -21,7 +21,7 @@ OPTION = "--eventbus-redeliver"
 MARKER = "eventbus_redeliver"
 
 
-def add_option(parser: pytest.Parser) -> None:
+def pytest_addoption(parser: pytest.Parser) -> None:
     parser.getgroup("eventbus").addoption(
         OPTION,
         action="store_true",
@@ -31,7 +31,7 @@ def add_option(parser: pytest.Parser) -> None:
     )
 
 
-def add_marker(config: pytest.Config) -> None:
+def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{MARKER}(on=True): run this test under the redelivery drill ({OPTION}), or with "
@@ -57,12 +57,11 @@ def wanted(node: pytest.Item) -> bool:
     return on
 
 
-@contextmanager
-def drill_for(node: pytest.Item) -> Iterator[bool]:
-    """Run the block under the drill if ``node`` wants it; yields whether it does."""
-    on = wanted(node)
-    if not on:
-        yield False
+@pytest.fixture(autouse=True)
+def _eventbus_redeliver(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The drill, for each test that the switch or its marker puts under it."""
+    if not wanted(request.node):
+        yield
         return
     with redelivering():
-        yield True
+        yield
