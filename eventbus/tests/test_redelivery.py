@@ -10,21 +10,23 @@ import subprocess
 import sys
 import textwrap
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.db import transaction
 from django.test import override_settings
+from django.utils import timezone
 
 from eventbus import publish
+from eventbus.delivery.due import retry_due_batch
 from eventbus.delivery.redelivery import arrange, drilling, redelivering
 from eventbus.delivery.worker import Worker
 from eventbus.envelope import Envelope
 from eventbus.models import Delivery
 from eventbus.testing_redeliver import wanted
-from eventbus.tests.sample import OrderedThingHappened
+from eventbus.tests.sample import OrderedThingHappened, ThingHappened
 
 WORKER_MODE = {"DELIVERY": "worker", "MAX_ATTEMPTS": 3, "RETRY_BASE_SECONDS": 10, "RETRY_JITTER": 0}
 
@@ -105,6 +107,34 @@ def test_the_worker_delivers_a_batch_reordered_but_in_order_per_aggregate(subscr
 @pytest.mark.eventbus_redeliver(False)
 def test_without_the_drill_the_worker_delivers_a_batch_in_publish_order(subscribe):
     assert _deliver_a_worker_batch(subscribe) == [(7, 1), (8, 1), (7, 2)]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.eventbus_redeliver
+def test_a_batch_of_due_retries_is_reordered_too(subscribe):
+    seen: list[int] = []
+    down = {"now": True}
+
+    def flaky(event: ThingHappened) -> None:
+        if down["now"]:
+            raise ConnectionError("the mail server is away")
+        seen.append(event.thing_id)
+
+    subscribe(ThingHappened, flaky)
+    for thing_id in (7, 8):
+        with transaction.atomic():
+            publish(ThingHappened(thing_id=thing_id))
+    down["now"] = False
+    due = timezone.now() - timedelta(seconds=10)
+    for offset, thing_id in enumerate((7, 8)):  # 7 is due first
+        Delivery.objects.filter(message__payload__thing_id=thing_id).update(
+            next_attempt_at=due + timedelta(seconds=offset)
+        )
+
+    retry_due_batch()
+
+    assert seen == [8, 8, 8, 7, 7, 7]
+    assert list(Delivery.objects.values_list("status", "attempts")) == [("succeeded", 2)] * 2
 
 
 # --- the switch and the marker -------------------------------------------------------
