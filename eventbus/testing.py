@@ -32,8 +32,6 @@ from eventbus.events import Event
 
 E = TypeVar("E", bound=Event)
 
-pytest_plugins = ["eventbus.ownership.pytest_plugin"]
-
 __all__ = [
     "PublishedEvents",
     "capture_published",
@@ -43,8 +41,9 @@ __all__ = [
     "redelivering",
 ]
 
-#: The redelivery drill's switch, marker and fixture come with these fixtures.
-pytest_plugins = ["eventbus.testing_redeliver"]
+#: The redelivery drill's switch, marker and fixture, and the data-ownership guard's options
+#: and fixtures, come with these fixtures.
+pytest_plugins = ["eventbus.testing_redeliver", "eventbus.ownership.pytest_plugin"]
 
 
 class PublishedEvents:
