@@ -76,15 +76,13 @@ class OrderPlaceSerializer(serializers.Serializer):
         return [OrderLineIn(**line) for line in self.validated_data["lines"]]
 
 
+# A ModelSerializer that introspects its model once per class, not once per instance.
+# DRF builds a ModelSerializer's fields from the model on every instantiation, which was
+# a third of what serialising one order cost. The fields depend only on the class and the
+# model, so the first build is kept and each instance gets a deep copy, as it gets of
+# declared fields: the same fields, the same schema. (A comment, not a docstring:
+# drf-spectacular would make a docstring the description of every subclass's schema.)
 class FieldsBuiltOnce(serializers.ModelSerializer):
-    """A ModelSerializer that introspects its model once per class, not once per instance.
-
-    DRF builds a ModelSerializer's fields from the model on every instantiation, which is
-    most of what serialising one order costs (about 0.9 ms against 0.2 ms). The fields
-    depend only on the class and the model, so the first build is kept and each instance
-    gets a deep copy, as it gets of declared fields: the same fields, the same schema.
-    """
-
     def get_fields(self) -> dict[str, serializers.Field]:
         cls = type(self)
         built: dict[str, serializers.Field] | None = cls.__dict__.get("_fields_built_once")
