@@ -23,6 +23,7 @@ from orders.exceptions import (
     OrderInvalid,
     OrderNotFound,
 )
+from orders.inserts import order_insert_with_lines
 from orders.models import (
     MAX_LINES_PER_ORDER,
     MAX_QUANTITY,
@@ -209,15 +210,13 @@ def order_place(*, customer_id: int, lines: Sequence[OrderLineIn]) -> Order:
                     line_total=(unit_price * line.quantity).quantize(CENT),
                 )
             )
-        order = Order.objects.create(
+        order = Order(
             customer_id=customer_id,
             status=OrderStatus.PLACED,
             total=sum((ol.line_total for ol in order_lines), Decimal("0.00")),
             currency=products[lines[0].sku].currency,
         )
-        for order_line in order_lines:
-            order_line.order = order
-        OrderLine.objects.bulk_create(order_lines)
+        order_insert_with_lines(order, order_lines)
         _attach_lines(order, order_lines)
         publish(
             OrderPlaced(
