@@ -195,6 +195,9 @@ def serve_and_measure(
             "--workers", str(args.workers), "--worker-class", "sync",
             "--bind", f"127.0.0.1:{port}", "--backlog", "2048", "--timeout", "60",
             "--error-logfile", str(logs / "gunicorn.log"),
+            # gunicorn.conf.py's access log (one line a request) goes to a file, not to
+            # this script's output; both endpoints still pay for writing it.
+            "--access-logfile", str(logs / "access.log"),
         ],
         cwd=ROOT, env=env,
     )  # fmt: skip
