@@ -34,6 +34,7 @@ from orders.api.serializers import (
     OrderPlaceSerializer,
     OrderSerializer,
     ProductSerializer,
+    order_representation,
 )
 from orders.models import CancelReason, Order
 
@@ -163,7 +164,7 @@ class OrderListCreateView(CustomerAPIView, ListAPIView):
             raise
         location = reverse("orders:order-detail", kwargs={"order_id": order.pk}, request=request)
         return Response(
-            OrderSerializer(order).data,
+            order_representation(order),
             status=status.HTTP_201_CREATED,
             headers={"Location": location},
         )
@@ -182,7 +183,7 @@ class OrderDetailView(CustomerAPIView):
         order = selectors.order_get_for_customer(
             order_id=order_id, customer_id=caller_customer_id(request)
         )
-        return Response(OrderSerializer(order).data)
+        return Response(order_representation(order))
 
 
 @extend_schema(tags=["orders"])
@@ -209,4 +210,4 @@ class OrderCancelView(CustomerAPIView):
             customer_id=caller_customer_id(request),
             reason=CancelReason.CUSTOMER_REQUEST,
         )
-        return Response(OrderSerializer(order).data)
+        return Response(order_representation(order))
