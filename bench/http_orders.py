@@ -198,6 +198,10 @@ def serve_and_measure(
             # gunicorn.conf.py's access log (one line a request) goes to a file, not to
             # this script's output; both endpoints still pay for writing it.
             "--access-logfile", str(logs / "access.log"),
+            # gunicorn.conf.py recycles a worker every ~1,000 requests; in a step of a few
+            # thousand that restart (Django's start-up on a busy machine) would be most of
+            # the p99 and the errors, landing on whichever endpoint runs at that moment.
+            "--max-requests", "0",
         ],
         cwd=ROOT, env=env,
     )  # fmt: skip
