@@ -216,8 +216,12 @@ def serve_and_measure(
     try:
         wait_up(port, gunicorn)
         base = f"http://127.0.0.1:{port}"
-        for endpoint in (ORDERS, BARE):  # warm both (connections, imports)
-            run_wrk(wrk, base + endpoint, scripts[endpoint], 2, 2)
+        # Warm both (connections, imports) until both answer: the port opens before the
+        # workers have loaded Django, which on a busy machine can take longer than a round.
+        for _ in range(30):
+            warm = [run_wrk(wrk, base + e, scripts[e], 2, 2) for e in (ORDERS, BARE)]
+            if all(w["requests"] and not w["errors"] for w in warm):
+                break
         if worker is not None:
             wait_drained(env["DATABASE_URL"])
         for concurrency in args.concurrency:
