@@ -92,11 +92,8 @@ def main() -> None:
             call(path, token_of(i))
         profile.disable()
         stats = pstats.Stats(profile)
-        waits = sum(
-            v[1]
-            for k, v in stats.stats.items()
-            if k[2] == "wait" and "psycopg" in k[0]  # type: ignore[attr-defined]
-        )
+        table: dict[tuple[str, int, str], tuple[Any, ...]] = stats.stats  # type: ignore[attr-defined]
+        waits = sum(v[1] for k, v in table.items() if k[2] == "wait" and "psycopg" in k[0])
         n = args.requests
         print(
             f"  {path:20} {len(statements)} statements, {waits / n:4.1f} round trips, "
