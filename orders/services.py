@@ -10,8 +10,9 @@ and write nothing.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from eventbus import publish
 from orders.events import OrderCancelled, OrderLinePayload, OrderPlaced, OrderStatusChanged
@@ -22,6 +23,7 @@ from orders.exceptions import (
     OrderInvalid,
     OrderNotFound,
 )
+from orders.inserts import order_insert_with_lines
 from orders.models import (
     MAX_LINES_PER_ORDER,
     MAX_QUANTITY,
@@ -185,12 +187,14 @@ def order_place(*, customer_id: int, lines: Sequence[OrderLineIn]) -> Order:
     _check_lines(lines)
     with transaction.atomic():
         # Locking the replica serialises this with customer_deactivate().
-        customer = _customer_locked(customer_id)
-        if customer is None:
+        is_active, products = _customer_and_products_locked(
+            customer_id, [line.sku for line in lines]
+        )
+        if is_active is None:
             raise CustomerNotReplicated(customer_id)
-        if not customer.is_active:
+        if not is_active:
             raise CustomerInactive(customer_id)
-        products = _products_for(lines)
+        _check_catalogue(lines, products)
 
         # The lines and the total are computed first, so the order is written once.
         order_lines = []
@@ -206,15 +210,13 @@ def order_place(*, customer_id: int, lines: Sequence[OrderLineIn]) -> Order:
                     line_total=(unit_price * line.quantity).quantize(CENT),
                 )
             )
-        order = Order.objects.create(
+        order = Order(
             customer_id=customer_id,
             status=OrderStatus.PLACED,
             total=sum((ol.line_total for ol in order_lines), Decimal("0.00")),
             currency=products[lines[0].sku].currency,
         )
-        for order_line in order_lines:
-            order_line.order = order
-        OrderLine.objects.bulk_create(order_lines)
+        order_insert_with_lines(order, order_lines)
         _attach_lines(order, order_lines)
         publish(
             OrderPlaced(
@@ -269,14 +271,54 @@ def _check_lines(lines: Sequence[OrderLineIn]) -> None:
         raise OrderInvalid({"lines": errors})
 
 
-def _products_for(lines: Sequence[OrderLineIn]) -> dict[str, Product]:
-    """The active products of the lines by SKU; raises OrderInvalid for unknown or mixed."""
-    skus = [line.sku for line in lines]
-    products = {p.sku: p for p in Product.objects.filter(sku__in=skus, active=True)}
+class _CatalogueEntry(NamedTuple):
+    """What an order copies from a product: its SKU, name, price and currency."""
+
+    sku: str
+    name: str
+    price: Decimal
+    currency: str
+
+
+def _customer_and_products_locked(
+    customer_id: int, skus: list[str]
+) -> tuple[bool | None, dict[str, _CatalogueEntry]]:
+    """Whether the customer's replica is active (None when orders has none yet) and the
+    active products among ``skus`` by SKU, in one statement (one round trip, not two).
+
+    The replica's row is locked ``FOR UPDATE`` as ``_customer_locked`` locks it, so this
+    serialises with customer_deactivate(); the products are read, not locked. A LEFT JOIN
+    from the replica, so a customer with none of the products still comes back (one row
+    of NULL product columns); no row at all means no replica.
+    """
+    lock = " FOR UPDATE OF c" if connection.features.has_select_for_update_of else ""
+    sql = (
+        "SELECT c.is_active, p.sku, p.name, p.price, p.currency "
+        f"FROM {Customer._meta.db_table} c LEFT JOIN {Product._meta.db_table} p "
+        f"ON p.active AND p.sku IN ({', '.join(['%s'] * len(skus))}) "
+        f"WHERE c.customer_id = %s{lock}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*skus, customer_id])
+        rows = cursor.fetchall()
+    if not rows:
+        return None, {}
+    to_decimal = Product._meta.get_field("price").to_python  # SQLite gives a float
+    products = {
+        sku: _CatalogueEntry(sku, name, to_decimal(price), currency)
+        for _, sku, name, price, currency in rows
+        if sku is not None
+    }
+    return bool(rows[0][0]), products
+
+
+def _check_catalogue(lines: Sequence[OrderLineIn], products: dict[str, _CatalogueEntry]) -> None:
+    """Raise OrderInvalid when a line's SKU is no active product or the products mix
+    currencies."""
     unknown = {
-        str(index): {"sku": [MSG_UNKNOWN_SKU.format(sku=sku)]}
-        for index, sku in enumerate(skus)
-        if sku not in products
+        str(index): {"sku": [MSG_UNKNOWN_SKU.format(sku=line.sku)]}
+        for index, line in enumerate(lines)
+        if line.sku not in products
     }
     if unknown:
         raise OrderInvalid({"lines": unknown})
@@ -285,7 +327,6 @@ def _products_for(lines: Sequence[OrderLineIn]) -> dict[str, Product]:
         raise OrderInvalid(
             {"lines": [MSG_MIXED_CURRENCIES.format(currencies=", ".join(currencies))]}
         )
-    return products
 
 
 def order_cancel(*, order_id: int, reason: str, customer_id: int | None = None) -> Order:

@@ -325,6 +325,40 @@ def test_place_order_for_deactivated_customer_is_403(
     assert len(published_events) == 0
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"lines": [{"sku": "NOPE-1", "quantity": 1}]},  # refused by the service's catalogue
+        {"lines": [{"sku": "BOOK-1", "quantity": 1}, {"sku": "BOOK-1", "quantity": 2}]},
+        {"lines": [{"sku": "BOOK-1", "quantity": 0}]},  # refused by the serializer
+        {"lines": []},
+        "not an object",
+    ],
+    ids=["unknown-sku", "sku-twice", "quantity-0", "no-lines", "not-an-object"],
+)
+def test_deactivated_customer_hears_403_before_what_is_wrong_with_the_body(
+    client_4242: APIClient,
+    customer: Customer,
+    products: dict[str, Product],
+    published_events,
+    body: Any,
+):
+    # given the replica of customer 4242 is inactive
+    customer.is_active = False
+    customer.save()
+
+    # when it posts an order that would be refused anyway
+    response = client_4242.post(URL, body, format="json")
+
+    # then it is told it is deactivated, as on every other view, and nothing was written
+    assert response.status_code == 403
+    assert response.json() == {
+        "detail": "Customer 4242 is deactivated; its orders can no longer be read or changed."
+    }
+    assert_nothing_written()
+    assert len(published_events) == 0
+
+
 def test_place_order_without_credentials_is_401(
     anonymous: APIClient, customer: Customer, products: dict[str, Product]
 ):
