@@ -55,8 +55,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Last: turns a login refused by django-axes (admin, browsable API) into its lockout page.
+    # Turns a login refused by django-axes (admin, browsable API) into its lockout page; only
+    # the guard's marker, which does nothing to the response, comes after it.
     "axes.middleware.AxesMiddleware",
+    # The module of the view being served, for the data-ownership guard (inert while it is off).
+    "eventbus.ownership.middleware.ViewModuleMiddleware",
 ]
 
 # django-axes first: it refuses a locked-out username before any password is checked.
