@@ -94,7 +94,6 @@ def _store(items: Sequence[Item], using: str, started: float) -> _Stored:
     store = store_for(using)
     envelopes = {envelope.event_id: envelope for _, envelope in items}
     with transaction.atomic(using=using):
-        store.relax_commit()
         # Another consumer may be storing the same redelivered message right now: the
         # conflict is skipped, and only the rows this transaction inserted are delivered.
         inserted = store.insert_received(list(envelopes.values()))
@@ -102,6 +101,10 @@ def _store(items: Sequence[Item], using: str, started: float) -> _Stored:
         if ours:
             # Rows this transaction inserted have no delivery yet: no lookup needed.
             deliver_held(store, ours, delivered=set())
+            # The message is acknowledged as soon as this commits, and the broker then
+            # forgets it: a commit lost in a database crash would lose the event, so the
+            # commit waits for its fsync (the success records above relaxed it).
+            store.durable_commit()
         seen_before = [item for item in items if item[1].event_id not in inserted]
         if seen_before:
             stored = store.stored_envelopes([e.event_id for _, e in seen_before])

@@ -180,6 +180,13 @@ class Store(ABC):
         lost in a crash is simply delivered again. Nothing to do by default."""
         return None
 
+    def durable_commit(self) -> None:
+        """Make this transaction's commit wait for its fsync again, whatever a statement
+        before relaxed (a success record does): for a transaction whose input is durable
+        nowhere else once it commits, such as a broker message acknowledged right after.
+        Nothing to do by default."""
+        return None
+
     def transaction_untouched(self) -> bool:
         """True when the open outermost transaction has sent no statement yet, so a success
         record may be written alone in autocommit mode. False where it cannot be known."""

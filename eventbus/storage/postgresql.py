@@ -3,7 +3,8 @@
 Each publish, claim and success record is one round trip. Claims lock with ``FOR UPDATE
 SKIP LOCKED``, so any number of workers share the outbox without holding the same row.
 Transactions that consume durable outbox rows turn off ``synchronous_commit``: a commit lost
-in a crash is delivered again. Arrays travel as one text literal cast in SQL (Django's
+in a crash is delivered again. The consumer's does not (``durable_commit``): its input is a
+broker message, acknowledged once it commits. Arrays travel as one text literal cast in SQL (Django's
 client-side binding quotes a list element by element, which costs more than the statement).
 Everything off the hot path is inherited from the portable store.
 """
@@ -268,6 +269,10 @@ class PostgresStore(PortableStore):
     def relax_commit(self) -> None:
         with self.connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+    def durable_commit(self) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO ON")
 
     def transaction_untouched(self) -> bool:
         """psycopg opens the server transaction at the first statement: an idle connection
