@@ -180,11 +180,12 @@ class Store(ABC):
         lost in a crash is simply delivered again. Nothing to do by default."""
         return None
 
-    def durable_commit(self) -> None:
-        """Make this transaction's commit wait for its fsync again, whatever a statement
-        before relaxed (a success record does): for a transaction whose input is durable
-        nowhere else once it commits, such as a broker message acknowledged right after.
-        Nothing to do by default."""
+    def flush_commits(self) -> None:
+        """Return once every transaction this connection has committed is on disk, however
+        relaxed its commit was. For work whose input is durable nowhere else afterwards:
+        the consumer calls it before acknowledging the broker's messages. Call it outside
+        a transaction. Nothing to do by default (a returned commit is as durable as the
+        database makes it)."""
         return None
 
     def transaction_untouched(self) -> bool:
