@@ -99,10 +99,12 @@ class SpanRecord:
 
 
 def read_spans(directory: Path) -> list[SpanRecord]:
-    """Every span the processes have written to ``directory`` so far."""
+    """Every span the processes have written to ``directory`` so far (a line still being
+    written, without its newline yet, is left for the next read)."""
     spans = []
     for path in sorted(directory.glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
+        complete, _, _ = path.read_text(encoding="utf-8").rpartition("\n")
+        for line in complete.splitlines():
             row = json.loads(line)
             row["links"] = [tuple(link) for link in row["links"]]
             spans.append(SpanRecord(**row))
