@@ -127,10 +127,16 @@ class Worker:
         self._stopping = True
 
     def tick(self) -> int:
-        """One outbox batch and one batch of due retries; returns how much was done.
+        """One relay batch, one outbox batch and one batch of due retries; returns how
+        much was done.
 
+        The relay goes first: in split mode a NOTIFY usually means an event another
+        service waits for, and the local claim and retry queries (two transactions) would
+        only delay it; they do not depend on it (the relay reads only the broker column).
         After a full outbox batch the retries are skipped unless RETRY_CHECK_EVERY has
         passed since they were last looked for."""
+        relayed = self.relayer.tick() if self.relayer is not None else 0
+        self.totals.relayed += relayed
         occurred_before = None
         if bus_settings.DELIVERY == "inline":  # the publishers deliver; take only the stranded
             occurred_before = timezone.now() - self.grace
@@ -143,8 +149,6 @@ class Worker:
         if batch.messages < self.batch_size or time.monotonic() >= self._next_retry_check:
             retried = retry_due_batch(using=self.using, batch_size=self.batch_size)
             self._next_retry_check = time.monotonic() + RETRY_CHECK_EVERY.total_seconds()
-        relayed = self.relayer.tick() if self.relayer is not None else 0
-        self.totals.relayed += relayed
         self._more_due = (
             batch.messages == self.batch_size
             or len(retried) == self.batch_size

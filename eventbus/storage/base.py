@@ -180,6 +180,14 @@ class Store(ABC):
         lost in a crash is simply delivered again. Nothing to do by default."""
         return None
 
+    def flush_commits(self) -> None:
+        """Return once every transaction this connection has committed is on disk, however
+        relaxed its commit was. For work whose input is durable nowhere else afterwards:
+        the consumer calls it before acknowledging the broker's messages. Call it outside
+        a transaction. Nothing to do by default (a returned commit is as durable as the
+        database makes it)."""
+        return None
+
     def transaction_untouched(self) -> bool:
         """True when the open outermost transaction has sent no statement yet, so a success
         record may be written alone in autocommit mode. False where it cannot be known."""

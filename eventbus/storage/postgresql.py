@@ -3,8 +3,10 @@
 Each publish, claim and success record is one round trip. Claims lock with ``FOR UPDATE
 SKIP LOCKED``, so any number of workers share the outbox without holding the same row.
 Transactions that consume durable outbox rows turn off ``synchronous_commit``: a commit lost
-in a crash is delivered again. Arrays travel as one text literal cast in SQL (Django's
-client-side binding quotes a list element by element, which costs more than the statement).
+in a crash is delivered again; the consumer, whose input is a broker message, flushes them
+(``flush_commits``) before it acknowledges. Arrays travel as one text literal cast in SQL
+(Django's client-side binding quotes a list element by element, which costs more than the
+statement).
 Everything off the hot path is inherited from the portable store.
 """
 
@@ -268,6 +270,15 @@ class PostgresStore(PortableStore):
     def relax_commit(self) -> None:
         with self.connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+    def flush_commits(self) -> None:
+        """One statement, its own transaction: given a transaction id, it commits with a
+        commit record, and synchronously, so it returns once the WAL is on disk up to that
+        record, with every relaxed commit before it."""
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('synchronous_commit', 'on', true), pg_current_xact_id()"
+            )
 
     def transaction_untouched(self) -> bool:
         """psycopg opens the server transaction at the first statement: an idle connection
