@@ -18,6 +18,7 @@ class EventbusConfig(AppConfig):
         autodiscover_modules("events")
         from eventbus import checks  # noqa: F401  (registers the version checks)
         from eventbus.conf import bus_settings
+        from eventbus.tasks import runner  # noqa: F401  (subscribes the task runner)
 
         if bus_settings.METRICS:
             if find_spec("prometheus_client") is None:
