@@ -55,6 +55,8 @@ ORDER_HANDLERS = {
         "accounts.handlers.record_order_cancelled",
         "tests.proof.handlers.count_order_cancelled",
     },
+    # orders' confirmation of each placed order, a Django task run by the same workers
+    "eventbus.task_enqueued": {"eventbus.tasks.runner.run_task"},
 }
 TICK_HANDLERS = {
     "proof.tick_happened": {

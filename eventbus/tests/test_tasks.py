@@ -358,3 +358,29 @@ def test_the_runner_is_the_subscribed_handler():
     sub = subscription(RUN_TASK)
     assert sub is not None and sub.event is TaskEnqueued
     assert sample_tasks.record.module_path == "eventbus.tests.sample_tasks.record"
+
+
+def test_a_task_arriving_from_the_broker_is_refused_as_malformed():
+    from eventbus.broker.amqp import Received
+    from eventbus.broker.inbox import read
+    from eventbus.broker.wire import MalformedMessage, encode
+    from eventbus.publishing import new_envelope
+
+    event = TaskEnqueued(
+        task="eventbus.tests.sample_tasks.record", backend="default", args=["x"], kwargs={}
+    )
+    wire = encode(new_envelope(event))
+    received = Received(
+        queue="orders.events",
+        delivery_tag=1,
+        message_id=wire.message_id,
+        body=wire.body,
+        headers=wire.headers,
+        routing_key="eventbus.task_enqueued.v1",
+    )
+
+    with pytest.raises(
+        MalformedMessage, match="internal to the bus: it never travels over the broker"
+    ):
+        read(received)
+    assert OutboxMessage.objects.count() == 0
