@@ -135,9 +135,11 @@ class Delivery(models.Model):
             ),
         ]
         indexes = [
-            # The retry claim: due failed or waiting deliveries. Partial, like the outbox's.
+            # The retry claim: due failed or waiting deliveries, higher priority (tasks)
+            # first, in the claim's order, so a claim reads its batch and stops however
+            # large the due backlog. Partial, like the outbox's.
             models.Index(
-                fields=["next_attempt_at"],
+                fields=["-priority", "next_attempt_at", "id"],
                 name="eventbus_delivery_due",
                 condition=Q(status__in=DUE),
             ),
