@@ -41,7 +41,8 @@ def task_result(
     result_id: str, *, using: str = DEFAULT_DB_ALIAS, running: bool = False
 ) -> "TaskResult[..., Any]":
     """The result of the task enqueued as event ``result_id``; raises TaskResultDoesNotExist
-    for an id that names no task. ``running``: as seen by the attempt running now (status
+    for an id that names no task, TaskNotFound when the task's module path no longer names
+    a task (its code is gone). ``running``: as seen by the attempt running now (status
     RUNNING, that attempt counted), for a task's context. Three read-only queries."""
     try:
         event_id = uuid.UUID(str(result_id))

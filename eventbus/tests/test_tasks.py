@@ -384,3 +384,21 @@ def test_a_task_arriving_from_the_broker_is_refused_as_malformed():
     ):
         read(received)
     assert OutboxMessage.objects.count() == 0
+
+
+def test_purging_a_finished_task_removes_its_result_with_it():
+    from eventbus.operations.purge import purge
+
+    result = record.enqueue("old")
+    worker_once()
+    two_days_ago = timezone.now() - timedelta(days=2)
+    OutboxMessage.objects.filter(pk=uuid.UUID(result.id)).update(
+        occurred_at=two_days_ago, dispatched_at=two_days_ago
+    )
+
+    purged = purge(older_than=timedelta(days=1))
+
+    assert (purged.messages, purged.deliveries) == (1, 1)
+    assert not TaskReturn.objects.exists()
+    with pytest.raises(TaskResultDoesNotExist):
+        record.get_result(result.id)
