@@ -9,7 +9,7 @@ ASYNCAPI_TOOL := tools/asyncapi
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run serve test test-postgres test-split test-schema install lint typecheck boundaries contracts asyncapi format check-deploy keys split bench clean
+.PHONY: run serve test test-redeliver test-postgres test-split test-schema test-wheel wheel install lint typecheck boundaries contracts asyncapi format check-deploy keys split bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -37,6 +37,9 @@ serve: install ## Production settings under gunicorn (gunicorn.conf.py); see doc
 test: install boundaries lint typecheck contracts ## The whole suite on SQLite (DATABASE_URL=postgres://... for PostgreSQL)
 	$(PY) -m pytest
 
+test-redeliver: install ## The pytest suite under the redelivery drill: every event crashed once, delivered twice, batches reordered
+	$(PY) -m pytest -p no:cacheprovider --eventbus-redeliver
+
 test-postgres: install ## The suite against DATABASE_URL (PostgreSQL)
 	@case "$$DATABASE_URL" in postgres*) ;; *) echo "Set DATABASE_URL=postgres://..." >&2; exit 1;; esac
 	$(PY) -m pytest -p no:cacheprovider
@@ -58,6 +61,15 @@ check-deploy: install keys ## Every production settings module passes Django's d
 
 test-schema: install ## The API against its OpenAPI schema: schemathesis on the monolith under gunicorn (about a minute)
 	$(PY) -m pytest -p no:cacheprovider -m schema tests/test_schema_contract.py
+
+WHEEL_DIR := dist
+
+wheel: | $(UV) ## The eventbus app alone as an sdist and a wheel (packages/eventbus), in dist/
+	rm -f $(WHEEL_DIR)/django_eventbus_outbox-*
+	$(UV) build --out-dir $(WHEEL_DIR) packages/eventbus
+
+test-wheel: install wheel ## The wheel's contents, then the wheel alone in a fresh venv beside a tiny Django project
+	$(PY) -m pytest -p no:cacheprovider -m packaging tests/test_wheel.py
 
 boundaries: install ## import-linter contracts: the modules' boundaries
 	$(VENV)/bin/lint-imports
@@ -103,4 +115,4 @@ bench: install ## Benchmarks (SQLite, the PostgreSQL at 127.0.0.1:5432, the Rabb
 	$(PY) bench/split_propagation.py --stages
 
 clean:
-	rm -rf $(VENV) $(TOOLS) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) var dist .pytest_cache .ruff_cache

@@ -21,6 +21,9 @@ from eventbus.exceptions import (
 from eventbus.publishing import publish
 from eventbus.subscriptions import subscriber
 
+#: The version of the django-eventbus-outbox distribution (its pyproject reads it here).
+__version__ = "0.1.0"
+
 __all__ = [
     "DoNotRetry",
     "Envelope",

@@ -3,7 +3,6 @@
 from importlib.util import find_spec
 
 from django.apps import AppConfig
-from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import autodiscover_modules
 
 
@@ -18,13 +17,14 @@ class EventbusConfig(AppConfig):
         autodiscover_modules("events")
         from eventbus import checks  # noqa: F401  (registers the version checks)
         from eventbus.conf import bus_settings
+        from eventbus.extras import missing_extra
         from eventbus.tasks import runner  # noqa: F401  (subscribes the task runner)
 
         if bus_settings.METRICS:
             if find_spec("prometheus_client") is None:
-                raise ImproperlyConfigured(
-                    "EVENTBUS['METRICS'] is True but prometheus-client is not installed; "
-                    "install it or set EVENTBUS['METRICS'] to False."
+                raise missing_extra(
+                    "prometheus_client",
+                    needed_for="EVENTBUS['METRICS'] = True (Prometheus metrics)",
                 )
             from eventbus import metrics
 

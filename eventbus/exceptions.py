@@ -37,3 +37,16 @@ class DoNotRetry(EventBusError):
 class BrokerTopologyError(EventBusError):
     """The broker holds a queue or exchange declared otherwise than the bus declares it
     (e.g. a classic queue where a quorum queue belongs); reconnecting cannot fix it."""
+
+
+class ExtractionReportError(EventBusError):
+    """An extraction report cannot be made (``eventbus extraction-report``)."""
+
+
+class UnknownModuleError(ExtractionReportError):
+    """The module named for an extraction report is not one of the project's modules."""
+
+
+class QueryRecordError(ExtractionReportError):
+    """A record of a test run's queries (the data-ownership guard's file) cannot be read:
+    missing, not JSON, another version, or an entry without its fields."""

@@ -7,6 +7,11 @@ Enable the fixtures in a project's conftest.py with ``pytest_plugins = ["eventbu
         assert published_events.names() == ["orders.order_placed"]
         (placed,) = published_events.of(OrderPlaced)
 
+Redelivery drill: ``pytest --eventbus-redeliver`` (or ``@pytest.mark.eventbus_redeliver`` on a
+test, ``eventbus_redeliver(False)`` to keep one out) delivers every event twice, crashes each
+handler once after its effects and reorders batches (see eventbus.delivery.redelivery);
+``redelivering()`` does the same for one block.
+
 Consumer contracts: ``event_from_schema(UserRegistered, user_id=7)`` builds an event from
 the producer's locked schema (see eventbus.contracts.consumer), for a subscriber's tests.
 """
@@ -18,6 +23,7 @@ from typing import TypeVar
 import pytest
 
 from eventbus.contracts.consumer import event_from_schema
+from eventbus.delivery.redelivery import redelivering
 from eventbus.envelope import Envelope
 from eventbus.events import Event
 
@@ -29,7 +35,11 @@ __all__ = [
     "event_from_schema",
     "isolated_event_registry",
     "published_events",
+    "redelivering",
 ]
+
+#: The redelivery drill's switch, marker and fixture come with these fixtures.
+pytest_plugins = ["eventbus.testing_redeliver"]
 
 
 class PublishedEvents:

@@ -9,9 +9,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import amqp
-import kombu
-from kombu.exceptions import OperationalError
+from eventbus.extras import missing_extra
+
+try:
+    import amqp
+    import kombu
+    from kombu.exceptions import OperationalError
+except ModuleNotFoundError as missing:  # the `amqp` extra is not installed
+    raise missing_extra("kombu", needed_for="RabbitMQ (the broker side of the bus)") from missing
 
 from eventbus.broker.topology import dead_letter_exchange, declare_exchange, declare_queue
 from eventbus.broker.wire import CONTENT_ENCODING, CONTENT_TYPE, WireMessage
@@ -44,6 +49,20 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     amqp.exceptions.ChannelError,
     amqp.exceptions.MessageNacked,
 )
+
+
+def connection_error(url: str, *, timeout: float) -> BaseException | None:
+    """What opening an AMQP connection to ``url`` raised within ``timeout`` seconds (one of
+    CONNECTION_ERRORS), or None when it opened; the connection is closed either way."""
+    connection = kombu.Connection(url, connect_timeout=timeout)
+    try:
+        connection.connect()
+    except CONNECTION_ERRORS as exc:
+        return exc
+    finally:
+        connection.release()
+    return None
+
 
 #: The header a dead letter carries its reason in, and the longest reason written.
 DEAD_REASON_HEADER = "x-eventbus-dead-reason"

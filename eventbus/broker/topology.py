@@ -158,18 +158,25 @@ def service_permissions(exchange: str) -> BrokerPermissions:
     """The least this process needs: declare and use the exchanges, its own queues and
     their dead-letter queues, publish the events of the modules installed here (routing
     keys "<module>.…") and dead-letter into its own queues only."""
-    queues = list(consumed_queues())
+    producers = {cls.producer() for cls in registered_events() if apps.is_installed(cls.producer())}
+    return permissions(exchange, queues=list(consumed_queues()), producers=producers)
+
+
+def permissions(
+    exchange: str, *, queues: Iterable[str], producers: Iterable[str]
+) -> BrokerPermissions:
+    """What a service that consumes ``queues`` and publishes the events of ``producers``
+    (modules) needs on ``exchange``, and nothing more."""
+    consumed = sorted(set(queues))
     own = [
         exchange,
         unrouted_exchange(exchange),  # an exchange and a queue of the same name
         dead_letter_exchange(exchange),
-        *queues,
-        *(dead_letter_queue(queue) for queue in queues),
+        *consumed,
+        *(dead_letter_queue(queue) for queue in consumed),
     ]
-    producers = sorted(
-        {cls.producer() for cls in registered_events() if apps.is_installed(cls.producer())}
-    )
-    publishes = "^(" + "|".join(re.escape(p) for p in producers) + r")\..+$" if producers else "^$"
+    modules = sorted(set(producers))
+    publishes = "^(" + "|".join(re.escape(p) for p in modules) + r")\..+$" if modules else "^$"
     names = _exactly(own)
     return BrokerPermissions(
         configure=names,
@@ -177,6 +184,6 @@ def service_permissions(exchange: str) -> BrokerPermissions:
         read=names,
         topics={
             exchange: publishes,
-            dead_letter_exchange(exchange): _exactly(queues) if queues else "^$",
+            dead_letter_exchange(exchange): _exactly(consumed) if consumed else "^$",
         },
     )

@@ -19,4 +19,5 @@ ACTIONS = [
     "replay",
     "purge",
     "stats",
+    "extraction-report",
 ]

@@ -5,8 +5,6 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from eventbus.broker.consumer import Consumer
-
 help = "consume this process's queues from the broker (one durable queue per module)"
 
 
@@ -17,6 +15,8 @@ def add_arguments(parser: ArgumentParser) -> None:
 
 
 def run(command: BaseCommand, *, once: bool, poll: float, database: str, **options: Any) -> None:
+    from eventbus.broker.consumer import Consumer  # here: it needs kombu (the `amqp` extra)
+
     consumer = Consumer(using=database, once=once, poll=poll)
     if not consumer.queues:
         raise CommandError(

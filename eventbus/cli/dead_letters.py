@@ -133,8 +133,8 @@ def _retry(
     if not chosen:
         command.stdout.write("No dead letters to retry.")
         return
-    with progress(total=len(chosen), desc="retrying", unit="delivery") as bar:
-        results = operations.retry_deliveries(chosen, on_progress=bar.update)
+    with progress(total=len(chosen), desc="retrying", unit="delivery") as advance:
+        results = operations.retry_deliveries(chosen, on_progress=advance)
     for result in results:
         outcome = result.outcome
         line = f"{outcome.status:<10} {result.delivery_id:>6}  {outcome.handler_id}"

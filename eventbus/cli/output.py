@@ -1,11 +1,14 @@
 """Output shared by the `eventbus` actions: plain tables, human ages, progress bars."""
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import NoReturn
 
-from tqdm import tqdm
+try:
+    from tqdm import tqdm
+except ModuleNotFoundError:  # the `progress` extra is not installed: no bars
+    tqdm = None  # type: ignore[assignment,misc]
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -46,7 +49,16 @@ def one_line(text: str, width: int = 80) -> str:
     return first if len(first) <= width else first[: width - 1] + "…"
 
 
-# The return type is quoted: tqdm is generic in its stubs only, not at run time.
-def progress(*, total: int | None, desc: str, unit: str) -> "tqdm[NoReturn]":
-    """A progress bar on stderr when stderr is a terminal, and silent otherwise."""
-    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=None, leave=False)
+@contextmanager
+def progress(*, total: int | None, desc: str, unit: str) -> Iterator[Callable[[int], object]]:
+    """A function to call with each step's count: it moves a progress bar on stderr when
+    stderr is a terminal and tqdm (the ``progress`` extra) is installed, else does nothing."""
+    if tqdm is None:
+        yield _ignore
+        return
+    with tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=None, leave=False) as bar:
+        yield bar.update
+
+
+def _ignore(steps: int) -> None:
+    pass

@@ -27,8 +27,8 @@ def run(
     command: BaseCommand, *, older_than: timedelta | None, dry_run: bool, **options: Any
 ) -> None:
     older_than = older_than or retention.default_retention()
-    with progress(total=None, desc="purging", unit=" messages") as bar:
-        result = retention.purge(older_than=older_than, dry_run=dry_run, on_progress=bar.update)
+    with progress(total=None, desc="purging", unit=" messages") as advance:
+        result = retention.purge(older_than=older_than, dry_run=dry_run, on_progress=advance)
     verb = "Would delete" if dry_run else "Deleted"
     command.stdout.write(
         f"{verb} {result.messages} outbox messages dispatched over {age(older_than)} ago, "

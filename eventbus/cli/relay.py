@@ -7,7 +7,6 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from eventbus.broker.relay import Relayer
 from eventbus.process import stop_on_signals
 from eventbus.transports import transport
 
@@ -30,6 +29,8 @@ def run(
         raise CommandError(
             "Nothing to relay: EVENTBUS['TRANSPORT'] is 'local' and no event is externalised."
         )
+    from eventbus.broker.relay import Relayer  # here: it needs kombu (the `amqp` extra)
+
     relayer = Relayer(using=database, batch_size=batch_size)
     stopping = False
 

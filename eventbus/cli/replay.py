@@ -49,7 +49,7 @@ def run(
     except replaying.ReplayError as exc:
         raise CommandError(str(exc)) from exc
     total = replaying.replay_window(event, since=since, until=until).count()
-    with progress(total=total, desc="replaying", unit="event") as bar:
+    with progress(total=total, desc="replaying", unit="event") as advance:
         result = replaying.replay(
             event=event,
             handler=handler,
@@ -57,7 +57,7 @@ def run(
             until=until,
             again=again,
             dry_run=dry_run,
-            on_progress=bar.update,
+            on_progress=advance,
         )
     summary = ", ".join(f"{n} {status}" for status, n in sorted(result.counts.items()))
     verb = "Would replay" if dry_run else "Replayed"

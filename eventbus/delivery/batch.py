@@ -16,6 +16,7 @@ from datetime import datetime
 
 from django.db import DEFAULT_DB_ALIAS, transaction
 
+from eventbus.delivery import redelivery
 from eventbus.delivery.engine import (
     DUE_STATUSES,
     FORCED_STATUSES,
@@ -56,7 +57,7 @@ def deliver_envelopes(
     holds the pairs that do), then write the successes and mark every envelope dispatched.
     In the caller's transaction."""
     result = BatchResult(messages=len(envelopes))
-    for envelope in envelopes:
+    for envelope in redelivery.arrange(envelopes, _itself):
         subs = [
             s
             for s in subscriptions_for(envelope.name)
@@ -69,6 +70,14 @@ def deliver_envelopes(
         session.settled.add(envelope.event_id)
     session.flush(dispatched=[e.event_id for e in envelopes])
     return result
+
+
+def _itself(envelope: Envelope) -> Envelope:
+    return envelope
+
+
+def _second(row: tuple[DeliveryRow, Envelope]) -> Envelope:
+    return row[1]
 
 
 def deliver_outbox_batch(
@@ -120,7 +129,7 @@ def retry_rows(
     session = Session(store, careful=True)
     events: dict[uuid.UUID, Event | Exception] = {}
     outcomes = []
-    for row, envelope in rows:
+    for row, envelope in redelivery.arrange(rows, _second):
         event = events.get(envelope.event_id)
         if event is None:
             event = events[envelope.event_id] = read(envelope)

@@ -13,6 +13,9 @@ Guarantees: a handler's effects and its success record commit together, so a red
 event is skipped by a handler that applied it; a failure is recorded with its error (one
 DeliveryAttempt row each) and retried with backoff; after the last attempt, or at once for
 bad data, the delivery is a dead letter. One handler's failure never reaches the others.
+
+Every session calls the handler through eventbus.delivery.redelivery, which calls it once,
+or under the test suite's redelivery drill crashes it once and runs it twice.
 """
 
 import logging
@@ -31,6 +34,7 @@ from pydantic import ValidationError
 from eventbus import tracing
 from eventbus.conf import bus_settings
 from eventbus.context import handling
+from eventbus.delivery import redelivery
 from eventbus.delivery.backoff import next_attempt_at
 from eventbus.delivery.ordering import WAIT_RECHECK, blocking_event, waiting_note
 from eventbus.envelope import Envelope
@@ -253,10 +257,10 @@ class Session:
         try:
             if self.careful:
                 with transaction.atomic(using=self.using), handling(job.envelope):
-                    sub.handle(event)
+                    redelivery.handle(sub, event, using=self.using)
             else:
                 with handling(job.envelope):
-                    sub.handle(event)
+                    redelivery.handle(sub, event, using=self.using)
         except Exception as exc:
             if not self.careful:
                 raise HandlerFailed(job.key, exc) from exc
@@ -369,7 +373,7 @@ class OwnTransactionSession(Session):
         started = time.perf_counter()
         try:
             with transaction.atomic(using=self.using), handling(job.envelope):
-                sub.handle(event)
+                redelivery.handle(sub, event, using=self.using)
                 duration = time.perf_counter() - started
                 untouched = outermost and self.store.transaction_untouched()
                 if not untouched:

@@ -82,6 +82,8 @@ def test_relay_sends_pending_rows_with_confirms_and_marks_them_sent(broker, subs
     assert headers["x-correlation-id"] == published[0].correlation_id
 
 
+# Out of the redelivery drill: counts the consumer's calls to a probe to prove it skips a duplicate message.
+@pytest.mark.eventbus_redeliver(False)
 def test_consumer_stores_delivers_and_skips_duplicates(broker, subscribe):
     calls = []
     subscribe(ThingHappened, lambda event: calls.append(event.thing_id))
@@ -107,6 +109,8 @@ def test_consumer_stores_delivers_and_skips_duplicates(broker, subscribe):
     assert calls == [1, 2]
 
 
+# Out of the redelivery drill: counts the probe's calls to prove the readable messages were each applied once.
+@pytest.mark.eventbus_redeliver(False)
 def test_unreadable_messages_are_dead_lettered_with_the_reason(broker, subscribe):
     calls = []
     subscribe(ThingHappened, lambda event: calls.append(event.thing_id))
@@ -166,6 +170,8 @@ def test_unreadable_messages_are_dead_lettered_with_the_reason(broker, subscribe
     assert OutboxMessage.objects.count() == 1
 
 
+# Out of the redelivery drill: counts the local probe's calls to prove inline delivery beside the relay.
+@pytest.mark.eventbus_redeliver(False)
 def test_the_monolith_externalises_marked_events_to_the_broker(broker, subscribe):
     local = []
     subscribe(ThingAnnounced, lambda event: local.append(event.thing_id))

@@ -30,9 +30,12 @@ from eventbus.ids import uuid7
 from eventbus.models import Delivery, DeliveryAttempt, OutboxMessage
 from eventbus.operations.dead_letters import retry_deliveries
 from eventbus.storage import base as storage_base
+from eventbus.tests import planted
 from eventbus.tests.sample import OrderedThingHappened, OtherThingHappened, ThingHappened
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Out of the redelivery drill: each scenario counts the engine's calls to a probe handler and its
+# attempts exactly, path by path; the drill multiplies the calls by design.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.eventbus_redeliver(False)]
 
 HANDLER_MODULE = __name__
 
@@ -397,6 +400,65 @@ def test_a_crash_after_the_handlers_effects_but_before_commit_leaves_nothing(
     assert OutboxMessage.objects.filter(name="samples.other_thing_happened").count() == 1
     assert rows() == [("samples.thing_happened", "succeeded", 1, [])]
     assert undispatched() == []
+
+
+# --- under the redelivery drill (eventbus.delivery.redelivery), through every entry point ----
+
+
+@pytest.fixture
+def planted_effects() -> Iterator[None]:
+    with planted.effects_table():
+        yield
+
+
+@pytest.mark.eventbus_redeliver
+def test_the_drill_applies_a_handler_twice_and_the_bus_records_one_delivery(
+    entry: EntryPoint, subscribe: Any, planted_effects: None
+) -> None:
+    calls: list[int] = []
+
+    def counts(event: ThingHappened) -> None:
+        calls.append(event.thing_id)
+        planted.count_with_no_dedup_key(event)
+
+    subscribe(ThingHappened, counts)
+
+    entry.first(ThingHappened(thing_id=1))
+
+    # Crashed once after its effects (rolled back), then delivered twice (both stand).
+    assert calls == [1, 1, 1]
+    assert planted.effects() == 2
+    # The bus saw one delivery: one success, one attempt, no failure recorded.
+    assert rows() == [("samples.thing_happened", "succeeded", 1, [])]
+    assert undispatched() == []
+
+
+@pytest.mark.eventbus_redeliver
+def test_under_the_drill_an_idempotent_handler_applies_once(
+    entry: EntryPoint, subscribe: Any, planted_effects: None
+) -> None:
+    subscribe(ThingHappened, planted.count_once_per_event)
+
+    entry.first(ThingHappened(thing_id=1))
+
+    assert planted.effects() == 1
+    assert rows() == [("samples.thing_happened", "succeeded", 1, [])]
+
+
+@pytest.mark.eventbus_redeliver
+def test_under_the_drill_a_failure_is_recorded_once(entry: EntryPoint, subscribe: Any) -> None:
+    calls: list[int] = []
+
+    def fails(event: ThingHappened) -> None:
+        calls.append(event.thing_id)
+        raise ConnectionError("the mail server is away")
+
+    subscribe(ThingHappened, fails)
+
+    entry.first(ThingHappened(thing_id=3))
+
+    assert calls == [3]  # the failing run is the crash run: it fails, and is recorded
+    assert rows() == [("samples.thing_happened", "failed", 1, [1])]
 
 
 def _store_classes() -> list[type]:

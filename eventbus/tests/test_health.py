@@ -10,8 +10,10 @@ from django.test import override_settings
 from django.utils import timezone
 
 from eventbus.models import Consumer, Worker
+from eventbus.operations import health
 from eventbus.operations.health import Check, readiness
 from eventbus.process import PRESUMED_DEAD_AFTER
+from eventbus.tests.rabbitmq import BROKER_URL
 from eventbus.tests.sample import ThingHappened
 
 pytestmark = pytest.mark.django_db
@@ -142,3 +144,42 @@ def test_split_mode_with_a_fresh_consumer_passes(consuming):
         "consumer": True,
     }
     assert checks["consumer"].detail == f"1 live consumer(s) read {consuming}"
+
+
+def test_a_passing_database_check_builds_no_migration_plan(monkeypatch, django_assert_num_queries):
+    """Anyone may send /readyz: while all is well it reads the applied set (the table's
+    existence, then its rows) against the leaves read from disk once per process, and
+    never loads the migration graph again."""
+    readiness()  # reads the migrations on disk, once per process
+
+    def no_plan(*args: object) -> None:
+        raise AssertionError("a passing check built a migration plan")
+
+    monkeypatch.setattr(health, "MigrationExecutor", no_plan)
+    monkeypatch.setattr(health, "MigrationLoader", no_plan)
+    with django_assert_num_queries(2):
+        assert readiness()["database"] == Check(
+            True, "database 'default' reachable, migrations applied"
+        )
+
+
+def test_the_broker_check_is_reused_for_a_second(monkeypatch, broker):
+    """A probe loop opens one AMQP connection a second per process, not one per request."""
+    connects: list[str] = []
+    real_connect = health._connect_to_broker
+
+    def counting_connect(url: str) -> Check:
+        connects.append(url)
+        return real_connect(url)
+
+    monkeypatch.setattr(health, "_connect_to_broker", counting_connect)
+    monkeypatch.setattr(health, "_broker_checks", {})
+    clock = [1000.0]
+    monkeypatch.setattr("eventbus.operations.health.monotonic", lambda: clock[0])
+    first = [readiness()["broker"] for _ in range(5)]
+    clock[0] += health.BROKER_CHECK_REUSED_FOR_SECONDS
+    after_a_second = readiness()["broker"]
+
+    assert first == [Check(True, "broker reachable")] * 5
+    assert after_a_second == Check(True, "broker reachable")
+    assert connects == [BROKER_URL] * 2

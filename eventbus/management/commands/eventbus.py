@@ -5,7 +5,8 @@ from importlib import import_module
 from types import ModuleType
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
 
 from eventbus.cli import ACTIONS
 from eventbus.context import correlation_scope
@@ -25,5 +26,11 @@ class Command(BaseCommand):
             module.add_arguments(actions.add_parser(name, help=module.help))
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
+        """Runs the action. A missing optional package or a setting the action cannot work
+        with (ImproperlyConfigured) ends it with that message and exit status 1, not a
+        traceback."""
         with correlation_scope():
-            _action(action).run(self, **options)
+            try:
+                _action(action).run(self, **options)
+            except ImproperlyConfigured as exc:
+                raise CommandError(str(exc)) from exc
