@@ -20,6 +20,7 @@ class EventbusConfig(AppConfig):
         from eventbus.extras import missing_extra
         from eventbus.ownership import checks as ownership_checks  # noqa: F401  (registers it)
         from eventbus.ownership import install_from_settings
+        from eventbus.tasks import runner  # noqa: F401  (subscribes the task runner)
 
         install_from_settings()
 

@@ -215,10 +215,14 @@ def test_the_journey_across_the_two_services_ends_as_in_the_monolith(split):
     for db in (accounts, orders):
         unsent = db.value(
             "SELECT count(*) FROM eventbus_outboxmessage WHERE correlation_id = %s "
-            "AND broker NOT IN ('sent', 'received')",
+            "AND broker NOT IN ('sent', 'received') AND name <> 'eventbus.task_enqueued'",
             (journey.correlation,),
         )
         assert unsent == 0
+    # orders' confirmation tasks stayed in orders: never relayed, run by its own worker.
+    tasks = "SELECT broker, count(*) FROM eventbus_outboxmessage WHERE correlation_id = %s AND name = 'eventbus.task_enqueued' GROUP BY broker"
+    assert orders.rows(tasks, (journey.correlation,)) == [("", 2)]
+    assert accounts.rows(tasks, (journey.correlation,)) == []
 
 
 def test_orders_verifies_accounts_tokens_with_the_public_key_and_has_no_users(split):

@@ -214,6 +214,15 @@ EVENTBUS = {
     "METRICS": env_bool("EVENTBUS_METRICS", True),
 }
 
+# Django tasks (django.tasks) go through the bus's outbox: enqueued in the caller's
+# transaction, run by `manage.py eventbus worker` (docs/django-tasks.md).
+TASKS = {
+    "default": {
+        "BACKEND": "eventbus.tasks.OutboxTaskBackend",
+        "QUEUES": ["default", "emails"],
+    }
+}
+
 # /metrics answers a staff session, or this bearer token when it is set.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 

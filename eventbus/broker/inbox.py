@@ -67,6 +67,10 @@ def read(received: Received) -> Envelope:
         event = envelope.event()
     except Exception as exc:  # unknown event, no upcaster, payload failing validation
         raise MalformedMessage(_why(exc)) from None
+    if event.internal:
+        raise MalformedMessage(
+            f"{envelope.name!r} is internal to the bus: it never travels over the broker"
+        )
     owner = type(event).producer()
     if envelope.producer != owner:
         raise MalformedMessage(

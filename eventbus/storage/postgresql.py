@@ -64,6 +64,37 @@ def _insert_message_sql(notify: bool) -> str:
     return f"{insert} VALUES ({marks})"
 
 
+#: The delivery fields a task's insert writes besides its message id.
+TASK_DELIVERY_FIELDS = (
+    "handler",
+    "status",
+    "attempts",
+    "last_error",
+    "last_traceback",
+    "next_attempt_at",
+    "created_at",
+    "updated_at",
+    "priority",
+    "queue",
+)
+
+
+@cache
+def _insert_task_sql() -> str:
+    """A task's outbox row and its waiting delivery in one statement, which also notifies
+    the listening workers when it commits."""
+    outbox, delivery = OutboxMessage._meta.db_table, Delivery._meta.db_table
+    marks = ", ".join(["%s"] * len(OUTBOX_FIELDS))
+    task_marks = ", ".join(["%s"] * len(TASK_DELIVERY_FIELDS))
+    return (
+        f"WITH _notify AS (SELECT pg_notify('{NOTIFY_CHANNEL}', '')), "
+        f"_message AS (INSERT INTO {outbox} ({columns(OutboxMessage, OUTBOX_FIELDS)}) "
+        f"SELECT {marks} FROM _notify RETURNING {_ID}) "
+        f"INSERT INTO {delivery} ({columns(Delivery, ('message', *TASK_DELIVERY_FIELDS))}) "
+        f"SELECT {_ID}, {task_marks} FROM _message"
+    )
+
+
 @cache
 def _insert_received_sql() -> str:
     table = OutboxMessage._meta.db_table
@@ -152,6 +183,18 @@ class PostgresStore(PortableStore):
         )
         with self.connection.cursor() as cursor:
             cursor.execute(_insert_message_sql(notify), params)
+
+    def insert_task(
+        self, envelope: Envelope, *, handler: str, priority: int, queue: str, due_at: datetime
+    ) -> None:
+        params = self._outbox_params(
+            envelope, broker=OutboxMessage.Broker.NONE.value, dispatched_at=envelope.occurred_at
+        )
+        at = envelope.occurred_at
+        params += [handler, Delivery.Status.WAITING.value, 0, "", "", due_at, at, at]
+        params += [priority, queue]
+        with self.connection.cursor() as cursor:
+            cursor.execute(_insert_task_sql(), params)
 
     def insert_received(self, envelopes: Sequence[Envelope]) -> set[uuid.UUID]:
         from psycopg.types.json import Jsonb
