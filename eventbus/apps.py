@@ -20,9 +20,11 @@ class EventbusConfig(AppConfig):
         from eventbus.extras import missing_extra
         from eventbus.ownership import checks as ownership_checks  # noqa: F401  (registers it)
         from eventbus.ownership import install_from_settings
-        from eventbus.tasks import runner  # noqa: F401  (subscribes the task runner)
+        from eventbus.tasks import configured
 
         install_from_settings()
+        if configured():
+            from eventbus.tasks import runner  # noqa: F401  (subscribes the task runner)
 
         if bus_settings.METRICS:
             if find_spec("prometheus_client") is None:

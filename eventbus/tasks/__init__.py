@@ -11,4 +11,16 @@ the task's result. See docs/django-tasks.md.
 
 from eventbus.tasks.backend import OutboxTaskBackend
 
-__all__ = ["OutboxTaskBackend"]
+__all__ = ["OutboxTaskBackend", "configured"]
+
+
+def configured() -> bool:
+    """Whether settings.TASKS names an OutboxTaskBackend (or a subclass): only then is the
+    task runner subscribed, so a project without tasks sees no task handler in its stats."""
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    return any(
+        issubclass(import_string(alias["BACKEND"]), OutboxTaskBackend)
+        for alias in getattr(settings, "TASKS", {}).values()
+    )

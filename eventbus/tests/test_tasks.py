@@ -408,3 +408,17 @@ def test_purging_a_finished_task_removes_its_result_with_it():
     assert not TaskReturn.objects.exists()
     with pytest.raises(TaskResultDoesNotExist):
         record.get_result(result.id)
+
+
+def test_the_runner_is_subscribed_only_where_settings_use_the_outbox_backend():
+    """A project without OutboxTaskBackend in TASKS gets no task handler (nor a line in its
+    stats); this project's settings name it."""
+    from eventbus.tasks import configured
+
+    assert configured() is True
+    with override_settings(
+        TASKS={"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    ):
+        assert configured() is False
+    with override_settings(TASKS={}):
+        assert configured() is False
