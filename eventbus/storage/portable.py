@@ -312,7 +312,9 @@ class PortableStore(Store):
         existing: Sequence[int] = (),
         dispatched: Collection[uuid.UUID] = (),
         at: datetime,
+        commit: bool = False,
     ) -> None:
+        """The ORM's portable statements; ``commit`` is left to the caller's block."""
         connection = self.connection
         # Only event ids and the time need the fields' preparation; the defaults are plain
         # strings, numbers and NULL on every backend.
