@@ -5,14 +5,17 @@ Applying an event is idempotent and order-independent, so a redelivered or early
 gives the same record.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any, Literal
+from weakref import WeakKeyDictionary
 
 from django.core.exceptions import ValidationError
-from django.db import connection, models
+from django.db import connection, connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.expressions import Col
 from django.utils import timezone
 
 from accounts.models import OrderRecord, User
@@ -76,19 +79,37 @@ def _order_record_mark(
     return _record_from_row(row)
 
 
-def _record_from_row(row: Sequence[object]) -> OrderRecord:
+def _record_from_row(row: Sequence[Any]) -> OrderRecord:
     """The OrderRecord of a row the upsert returned (its concrete fields, in order), the
     values converted as the ORM would (SQLite hands back floats and naive times). A
     plain cursor and no RawQuerySet: a third of the handler's Python went to the latter."""
-    fields = _returned()
-    values = []
-    for field, value in zip(fields, row, strict=True):
+    real = connections[connection.alias]
+    converters = _converters.get(real)
+    if converters is None:
+        converters = _converters[real] = _converters_of(real)
+    values = list(row)
+    for index, column, chain in converters:
+        for converter in chain:
+            values[index] = converter(values[index], column, real)
+    return OrderRecord.from_db(real.alias, [field.attname for field in _returned()], values)
+
+
+Converter = Callable[[Any, Any, BaseDatabaseWrapper], Any]
+#: Per connection (one per thread and alias): the fields of a returned row that need a
+#: conversion, and their converters, found once as the ORM's compiler finds them.
+_converters: WeakKeyDictionary[BaseDatabaseWrapper, list[tuple[int, Col, list[Converter]]]] = (
+    WeakKeyDictionary()
+)
+
+
+def _converters_of(real: BaseDatabaseWrapper) -> list[tuple[int, Col, list[Converter]]]:
+    found = []
+    for index, field in enumerate(_returned()):
         column = field.get_col(OrderRecord._meta.db_table)
-        converters = connection.ops.get_db_converters(column)
-        for converter in converters + column.get_db_converters(connection):
-            value = converter(value, column, connection)
-        values.append(value)
-    return OrderRecord.from_db(connection.alias, [field.attname for field in fields], values)
+        chain = real.ops.get_db_converters(column) + column.get_db_converters(real)
+        if chain:
+            found.append((index, column, chain))
+    return found
 
 
 def _order_record_check(*, total: Decimal, currency: str) -> None:
@@ -169,15 +190,22 @@ def _upsert_params(
         "updated_at": timezone.now(),
     }
     params = [
-        field.get_db_prep_save(values[name], connection)
-        for name, field in zip(_INSERTED, _inserted(), strict=True)
+        values[name] if field is None else field.get_db_prep_save(values[name], connection)
+        for name, field in zip(_INSERTED, _preparers(), strict=True)
     ]
     return [*params, user_id, True]
 
 
+#: Values the database driver takes as they are on every backend: their fields' preparation
+#: is the identity (the money and the times are prepared by their fields).
+_PLAIN = ("BigIntegerField", "ForeignKey", "CharField", "BooleanField")
+
+
 @cache
-def _inserted() -> tuple["models.Field[object, object]", ...]:
-    return tuple(_field(OrderRecord, name) for name in _INSERTED)
+def _preparers() -> tuple["models.Field[object, object] | None", ...]:
+    """Per inserted column, the field that prepares its value, or None for a plain one."""
+    fields = [_field(OrderRecord, name) for name in _INSERTED]
+    return tuple(None if f.get_internal_type() in _PLAIN else f for f in fields)
 
 
 @cache
