@@ -21,9 +21,11 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 
 install: $(VENV)/.installed ## Create .venv from the lock file
 
-run: install ## Migrate SQLite, load demo data, serve on 127.0.0.1:8000
+run: install ## Migrate SQLite, load demo data, serve on 127.0.0.1:8000 with a worker beside it (retries, Django tasks)
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py load_demo_data
+	@$(PY) manage.py eventbus worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 serve: export DJANGO_SETTINGS_MODULE = config.settings.production

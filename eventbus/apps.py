@@ -18,6 +18,11 @@ class EventbusConfig(AppConfig):
         from eventbus import checks  # noqa: F401  (registers the version checks)
         from eventbus.conf import bus_settings
         from eventbus.extras import missing_extra
+        from eventbus.ownership import checks as ownership_checks  # noqa: F401  (registers it)
+        from eventbus.ownership import install_from_settings
+        from eventbus.tasks import runner  # noqa: F401  (subscribes the task runner)
+
+        install_from_settings()
 
         if bus_settings.METRICS:
             if find_spec("prometheus_client") is None:

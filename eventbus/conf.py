@@ -16,6 +16,7 @@ EVENTBUS = {
     "DELIVERY_LIMIT": 10,          # the broker sets a message aside after this many redeliveries
     "RETENTION_DAYS": 30,          # `eventbus purge` keeps delivered events this long
     "METRICS": False,              # Prometheus metrics from the lifecycle signals (eventbus.metrics)
+    "OWNERSHIP_GUARD": False,      # a module's query of another module's table raises (eventbus.ownership)
 }
 """
 
@@ -59,6 +60,10 @@ class BusSettings:
     RETENTION_DAYS: int = 30
     # Connect eventbus.metrics to the lifecycle signals at start-up (needs prometheus-client).
     METRICS: bool = False
+    # Install the data-ownership guard at start-up (eventbus.ownership): a query that module
+    # code makes against another module's table raises OwnershipViolation. For development;
+    # the bus's pytest plugin turns it on in tests whatever this says.
+    OWNERSHIP_GUARD: bool = False
 
 
 _TYPES: dict[str, type] = get_type_hints(BusSettings)  # each key's declared type

@@ -63,6 +63,10 @@ class Event(_TolerantReader):
     #: True when the event should reach the broker even in the monolith: the relay sends it
     #: to the exchange so other systems can subscribe (the catalogue and AsyncAPI show it).
     externalised: ClassVar[bool] = False
+    #: True for the bus's own events (``eventbus.task_enqueued``): never published with
+    #: publish(), never relayed or accepted from the broker, and left out of every listing
+    #: of the modules' contracts (registered_events, the catalogue, the schema lock).
+    internal: ClassVar[bool] = False
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -138,5 +142,6 @@ def latest_event_class(name: str) -> type[Event]:
 
 
 def registered_events() -> list[type[Event]]:
-    """Every registered event class, sorted by name then version."""
-    return [_registry[key] for key in sorted(_registry)]
+    """Every registered event class of the modules' contracts, sorted by name then version
+    (the bus's internal events are left out; event_class() still finds them)."""
+    return [_registry[key] for key in sorted(_registry) if not _registry[key].internal]

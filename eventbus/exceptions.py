@@ -50,3 +50,8 @@ class UnknownModuleError(ExtractionReportError):
 class QueryRecordError(ExtractionReportError):
     """A record of a test run's queries (the data-ownership guard's file) cannot be read:
     missing, not JSON, another version, or an entry without its fields."""
+
+
+class OwnershipViolation(EventBusError):
+    """Code of one module queried a table another module owns (eventbus.ownership): modules
+    share data only through events. Raised before the query runs, so it wrote nothing."""

@@ -113,6 +113,16 @@ class Delivery(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
+    # A task's (eventbus.tasks) priority and queue name; an event's deliveries keep the
+    # defaults. Due deliveries are claimed higher priority first.
+    priority = models.SmallIntegerField(default=0, db_default=0)
+    queue = models.CharField(
+        max_length=100,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="A task's queue name; empty for an event's delivery.",
+    )
 
     class Meta:
         verbose_name_plural = "deliveries"
@@ -125,9 +135,11 @@ class Delivery(models.Model):
             ),
         ]
         indexes = [
-            # The retry claim: due failed or waiting deliveries. Partial, like the outbox's.
+            # The retry claim: due failed or waiting deliveries, higher priority (tasks)
+            # first, in the claim's order, so a claim reads its batch and stops however
+            # large the due backlog. Partial, like the outbox's.
             models.Index(
-                fields=["next_attempt_at"],
+                fields=["-priority", "next_attempt_at", "id"],
                 name="eventbus_delivery_due",
                 condition=Q(status__in=DUE),
             ),
@@ -169,6 +181,23 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of delivery {self.delivery_id}"
+
+
+class TaskReturn(models.Model):
+    """The return value of a task that succeeded (eventbus.tasks), written in the task's
+    own transaction, so it commits with the task's effects and its success record."""
+
+    message = models.OneToOneField(
+        OutboxMessage,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="task_return",
+        verbose_name="task (event id)",
+    )
+    value = models.JSONField(null=True)
+
+    def __str__(self) -> str:
+        return f"return value of task {self.message_id}"
 
 
 class Worker(models.Model):

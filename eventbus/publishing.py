@@ -48,6 +48,11 @@ def publish(event: Event, *, using: str = DEFAULT_DB_ALIAS) -> Envelope:
         raise EventDefinitionError(
             f"{type(event).__name__} has no event_name; it cannot be published."
         )
+    if event.internal:
+        raise EventDefinitionError(
+            f"{event.event_name} is internal to the bus; it is written by the bus itself "
+            "(e.g. a task enqueued through eventbus.tasks), never with publish()."
+        )
     tracer = tracing.tracer()
     if tracer is None:
         return _publish(event, using=using, traceparent="")
@@ -57,10 +62,11 @@ def publish(event: Event, *, using: str = DEFAULT_DB_ALIAS) -> Envelope:
         return envelope
 
 
-def _publish(event: Event, *, using: str, traceparent: str) -> Envelope:
-    """Write ``event``'s envelope to the outbox and schedule its inline dispatch."""
+def new_envelope(event: Event, *, traceparent: str = "") -> Envelope:
+    """A new envelope for ``event``: a fresh time-ordered id, the current correlation id (a
+    new one outside any) and, inside a handler, the handled event as its cause."""
     parent = current_envelope()
-    envelope = Envelope(
+    return Envelope(
         event_id=uuid7(),
         name=event.event_name,
         version=event.event_version,
@@ -72,6 +78,11 @@ def _publish(event: Event, *, using: str, traceparent: str) -> Envelope:
         aggregate_id=event.aggregate_id(),
         traceparent=traceparent,
     )
+
+
+def _publish(event: Event, *, using: str, traceparent: str) -> Envelope:
+    """Write ``event``'s envelope to the outbox and schedule its inline dispatch."""
+    envelope = new_envelope(event, traceparent=traceparent)
     started = time.perf_counter()
     later = _loaded()
     subscribers = subscriptions_for(envelope.name)

@@ -14,6 +14,9 @@ handler once after its effects and reorders batches (see eventbus.delivery.redel
 
 Consumer contracts: ``event_from_schema(UserRegistered, user_id=7)`` builds an event from
 the producer's locked schema (see eventbus.contracts.consumer), for a subscriber's tests.
+
+Data ownership: the plugin turns the guard on for every test (eventbus.ownership.pytest_plugin:
+``--eventbus-ownership-record=PATH``, ``--no-eventbus-ownership``).
 """
 
 from collections.abc import Iterator
@@ -38,8 +41,9 @@ __all__ = [
     "redelivering",
 ]
 
-#: The redelivery drill's switch, marker and fixture come with these fixtures.
-pytest_plugins = ["eventbus.testing_redeliver"]
+#: The redelivery drill's switch, marker and fixture, and the data-ownership guard's options
+#: and fixtures, come with these fixtures.
+pytest_plugins = ["eventbus.testing_redeliver", "eventbus.ownership.pytest_plugin"]
 
 
 class PublishedEvents:

@@ -32,6 +32,17 @@ def order_get_for_customer(*, order_id: int, customer_id: int) -> Order:
     return order
 
 
+def order_confirmation_of(*, order_id: int) -> str:
+    """The text of the confirmation of an order, addressed to its customer's email as the
+    replica knows it (blank when no account event has arrived yet); raises OrderNotFound."""
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        raise OrderNotFound(order_id)
+    customer = customer_get(customer_id=order.customer_id)
+    to = customer.email if customer is not None else ""
+    return f"to {to or '(no email yet)'}: order {order.pk} placed, {order.total} {order.currency}"
+
+
 def customer_get(*, customer_id: int) -> Customer | None:
     """The replica of the customer, or None when no account event has arrived yet."""
     return Customer.objects.filter(pk=customer_id).first()

@@ -35,6 +35,7 @@ from orders.models import (
     OrderStatus,
     Product,
 )
+from orders.tasks import send_order_confirmation
 
 CENT = Decimal("0.01")
 
@@ -182,7 +183,8 @@ def order_place(*, customer_id: int, lines: Sequence[OrderLineIn]) -> Order:
     an active product, one currency). Any failure raises and writes nothing; OrderInvalid
     carries per-field messages keyed like the request. Prices are the products' current
     prices; ``line_total = unit_price * quantity`` and ``total`` their sum, exact Decimals.
-    The returned order carries its lines: ``order.lines.all()`` costs no query.
+    The returned order carries its lines: ``order.lines.all()`` costs no query. The
+    customer's confirmation is enqueued as a task (orders.tasks) in the same transaction.
     """
     _check_lines(lines)
     with transaction.atomic():
@@ -230,6 +232,8 @@ def order_place(*, customer_id: int, lines: Sequence[OrderLineIn]) -> Order:
                 ],
             )
         )
+        # In the same transaction: the confirmation is sent only for an order that commits.
+        send_order_confirmation.enqueue(order_id=order.pk)
     return order
 
 

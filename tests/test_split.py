@@ -48,6 +48,7 @@ from tests.support.rabbitmq import (
 )
 from tests.support.register_users import register_many
 from tests.support.session import Session
+from tests.support.span_files import DIRECTORY_VARIABLE, SpanRecord, read_spans, span_env
 from tools.split import MODULES, SplitConfig, SplitDeployment, delete_broker_users, running
 
 pytestmark = pytest.mark.split
@@ -65,8 +66,9 @@ def unavailable(message: str) -> None:
     pytest.skip(message)
 
 
-def split_config(keys_dir: Path) -> SplitConfig:
-    """A deployment of its own: database names, exchange, queue prefix and ports."""
+def split_config(keys_dir: Path, spans_dir: Path) -> SplitConfig:
+    """A deployment of its own: database names, exchange, queue prefix and ports; every
+    process writes its spans to ``spans_dir`` (tests.support.span_files)."""
     tag = uuid.uuid4().hex[:8]
     accounts_port, orders_port = free_ports(2)
     return SplitConfig(
@@ -81,6 +83,7 @@ def split_config(keys_dir: Path) -> SplitConfig:
         web_workers=1,  # two cores: six processes are enough
         fresh=True,
         quiet=True,
+        extra_env=span_env(spans_dir),
     )
 
 
@@ -91,7 +94,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SplitDeploy
         problems.append(f"rabbitmqctl to make the services' broker users ({unusable})")
     if problems:
         unavailable("the split-mode tests need " + " and ".join(problems))
-    config = split_config(tmp_path_factory.mktemp("keys"))
+    config = split_config(tmp_path_factory.mktemp("keys"), tmp_path_factory.mktemp("spans"))
     try:
         with running(config) as started:
             yield started
@@ -212,10 +215,14 @@ def test_the_journey_across_the_two_services_ends_as_in_the_monolith(split):
     for db in (accounts, orders):
         unsent = db.value(
             "SELECT count(*) FROM eventbus_outboxmessage WHERE correlation_id = %s "
-            "AND broker NOT IN ('sent', 'received')",
+            "AND broker NOT IN ('sent', 'received') AND name <> 'eventbus.task_enqueued'",
             (journey.correlation,),
         )
         assert unsent == 0
+    # orders' confirmation tasks stayed in orders: never relayed, run by its own worker.
+    tasks = "SELECT broker, count(*) FROM eventbus_outboxmessage WHERE correlation_id = %s AND name = 'eventbus.task_enqueued' GROUP BY broker"
+    assert orders.rows(tasks, (journey.correlation,)) == [("", 2)]
+    assert accounts.rows(tasks, (journey.correlation,)) == []
 
 
 def test_orders_verifies_accounts_tokens_with_the_public_key_and_has_no_users(split):
@@ -284,6 +291,130 @@ def test_an_orders_admin_session_is_never_treated_as_a_customer(split):
 
 
 # --- faults ----------------------------------------------------------------------------------
+
+
+def spans_directory(split: SplitDeployment) -> Path:
+    return Path(split.config.extra_env[DIRECTORY_VARIABLE])
+
+
+def spans_of_event(split: SplitDeployment, event_id: str) -> dict[str, SpanRecord] | None:
+    """The create, send, receive and process spans of one event, once all four are written:
+    found by its id (create, process) and by a link to its create span (send, receive)."""
+    spans = read_spans(spans_directory(split))
+    found = {
+        span.name.split(" ")[0]: span
+        for span in spans
+        if span.attributes.get("messaging.message.id") == event_id
+    }
+    create = found.get("create")
+    if create is None:
+        return None
+    for span in spans:
+        if (create.trace_id, create.span_id) in span.links and span.kind == "PRODUCER":
+            found["send"] = span
+        if (create.trace_id, create.span_id) in span.links and span.name.startswith("receive "):
+            found["receive"] = span
+    return found if sorted(found) == ["create", "process", "receive", "send"] else None
+
+
+def test_one_trace_runs_from_a_registration_on_accounts_through_rabbitmq_to_orders(split):
+    """Every process exports its spans to a file (tests.support.span_files); a registration
+    yields create in accounts' web worker, send in accounts' relay, receive and process in
+    orders' consumer: process is the create span's child, in its trace, in another service."""
+    accounts_url, _ = urls(split)
+    accounts, orders = service_databases(split)
+    correlation = f"trace-{uuid.uuid4().hex[:12]}"
+    register(accounts_url, unique_prefix("traced"), correlation=correlation)
+    event_id, traceparent = accounts.rows(
+        "SELECT id::text, traceparent FROM eventbus_outboxmessage "
+        "WHERE name = 'accounts.user_registered' AND correlation_id = %s",
+        (correlation,),
+    )[0]
+
+    spans = poll(lambda: spans_of_event(split, event_id), timeout=30, what="the four spans")
+    assert spans is not None
+
+    create, send, receive, process = (spans[k] for k in ("create", "send", "receive", "process"))
+    exchange = split.config.exchange
+    assert traceparent == f"00-{create.trace_id}-{create.span_id}-{create.trace_flags}"
+    assert int(create.trace_flags, 16) & 1  # sampled
+    assert (
+        orders.value("SELECT traceparent FROM eventbus_outboxmessage WHERE id = %s", (event_id,))
+        == traceparent
+    )  # the AMQP header, stored by orders' consumer
+    # Where each span was made: the process and the service.
+    assert (create.settings, "gunicorn" in create.argv[0]) == (
+        "config.settings.accounts_service",
+        True,
+    )
+    assert (send.settings, send.argv[-2:]) == (
+        "config.settings.accounts_service",
+        ["eventbus", "worker"],
+    )
+    assert (receive.settings, receive.argv[-2:]) == (
+        "config.settings.orders_service",
+        ["eventbus", "consume"],
+    )
+    assert process.pid == receive.pid
+    # The trace: create is the root (no server span), process its child, the batch spans link.
+    assert (create.name, create.kind, create.parent_span_id, create.links) == (
+        "create accounts.user_registered",
+        "PRODUCER",
+        None,
+        [],
+    )
+    assert create.attributes == {
+        "messaging.system": "eventbus",
+        "messaging.operation.type": "create",
+        "messaging.operation.name": "create",
+        "messaging.destination.name": "accounts.user_registered",
+        "messaging.message.id": event_id,
+        "messaging.message.conversation_id": correlation,
+    }
+    assert (send.name, send.kind, send.parent_span_id) == (f"send {exchange}", "PRODUCER", None)
+    assert send.attributes == {
+        "messaging.system": "rabbitmq",
+        "messaging.operation.type": "send",
+        "messaging.operation.name": "send",
+        "messaging.destination.name": exchange,
+        "messaging.batch.message_count": len(send.links),
+    }
+    assert (receive.name, receive.kind, receive.parent_span_id) == (
+        f"receive {exchange}",
+        "CONSUMER",
+        None,
+    )
+    assert receive.attributes == {
+        "messaging.system": "rabbitmq",
+        "messaging.operation.type": "receive",
+        "messaging.operation.name": "receive",
+        "messaging.destination.name": exchange,
+        "messaging.batch.message_count": len(receive.links),
+    }
+    assert (process.name, process.kind, process.status) == (
+        "process accounts.user_registered",
+        "CONSUMER",
+        "UNSET",
+    )
+    assert (process.trace_id, process.parent_span_id, process.links) == (
+        create.trace_id,
+        create.span_id,
+        [(create.trace_id, create.span_id)],
+    )
+    assert process.attributes == {
+        "messaging.system": "eventbus",
+        "messaging.operation.type": "process",
+        "messaging.operation.name": "process",
+        "messaging.destination.name": "accounts.user_registered",
+        "messaging.message.id": event_id,
+        "messaging.consumer.group.name": REGISTERED_HANDLER,
+    }
+    # One handler in orders subscribes to the event: one process span, one create span.
+    assert sorted(
+        span.name
+        for span in read_spans(spans_directory(split))
+        if span.attributes.get("messaging.message.id") == event_id
+    ) == ["create accounts.user_registered", "process accounts.user_registered"]
 
 
 def ready_checks(url: str) -> tuple[int, dict[str, bool]]:

@@ -46,6 +46,8 @@ class SplitConfig:
     #: made by `rabbitmqctl` (see ensure_broker_users); off: every service uses ``broker``.
     broker_users: bool = True
     broker_user_prefix: str = "eventbus-"
+    #: Variables added to every service process's environment (the tests' span exporter).
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     # A fresh secret key per service and run: the settings refuse to start without one.
     secret_keys: dict[str, str] = field(
@@ -82,6 +84,7 @@ class SplitConfig:
             "EVENTBUS_QUEUE_PREFIX": self.queue_prefix,
             "JWT_PUBLIC_KEY_PATH": str(keys["public"]),
             "PYTHONUNBUFFERED": "1",
+            **self.extra_env,
         }
         if module == "accounts":
             env["JWT_PRIVATE_KEY_PATH"] = str(keys["private"])

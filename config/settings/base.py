@@ -55,8 +55,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Last: turns a login refused by django-axes (admin, browsable API) into its lockout page.
+    # Turns a login refused by django-axes (admin, browsable API) into its lockout page; only
+    # the guard's marker, which does nothing to the response, comes after it.
     "axes.middleware.AxesMiddleware",
+    # The module of the view being served, for the data-ownership guard (inert while it is off).
+    "eventbus.ownership.middleware.ViewModuleMiddleware",
 ]
 
 # django-axes first: it refuses a locked-out username before any password is checked.
@@ -209,6 +212,15 @@ EVENTBUS = {
     "QUEUE_PREFIX": env_str("EVENTBUS_QUEUE_PREFIX", ""),
     # Prometheus counters fed by the bus's lifecycle signals (eventbus.metrics), on /metrics.
     "METRICS": env_bool("EVENTBUS_METRICS", True),
+}
+
+# Django tasks (django.tasks) go through the bus's outbox: enqueued in the caller's
+# transaction, run by `manage.py eventbus worker` (docs/django-tasks.md).
+TASKS = {
+    "default": {
+        "BACKEND": "eventbus.tasks.OutboxTaskBackend",
+        "QUEUES": ["default", "emails"],
+    }
 }
 
 # /metrics answers a staff session, or this bearer token when it is set.

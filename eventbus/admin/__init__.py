@@ -117,7 +117,7 @@ class DeliveryAdminBase(ReadOnlyAdmin):
         "next_attempt_at",
         "updated_at",
     )
-    list_filter: ClassVar[tuple[str, ...]] = ("status", "handler", "message__name")
+    list_filter: ClassVar[tuple[str, ...]] = ("status", "handler", "message__name", "queue")
     search_fields = ("=message__id", "=message__correlation_id", "handler")
     list_select_related = ("message",)
     readonly_fields = (
@@ -128,6 +128,8 @@ class DeliveryAdminBase(ReadOnlyAdmin):
         "next_attempt_at",
         "created_at",
         "updated_at",
+        "queue",
+        "priority",
         "last_error",
         "traceback",
     )

@@ -67,6 +67,10 @@ def read(received: Received) -> Envelope:
         event = envelope.event()
     except Exception as exc:  # unknown event, no upcaster, payload failing validation
         raise MalformedMessage(_why(exc)) from None
+    if event.internal:
+        raise MalformedMessage(
+            f"{envelope.name!r} is internal to the bus: it never travels over the broker"
+        )
     owner = type(event).producer()
     if envelope.producer != owner:
         raise MalformedMessage(
@@ -94,7 +98,6 @@ def _store(items: Sequence[Item], using: str, started: float) -> _Stored:
     store = store_for(using)
     envelopes = {envelope.event_id: envelope for _, envelope in items}
     with transaction.atomic(using=using):
-        store.relax_commit()
         # Another consumer may be storing the same redelivered message right now: the
         # conflict is skipped, and only the rows this transaction inserted are delivered.
         inserted = store.insert_received(list(envelopes.values()))
@@ -130,8 +133,8 @@ def receive(batch: list[Received], *, using: str = "default") -> InboxResult:
 
     One transaction for the batch; if it raises (other than the database being
     unreachable, which propagates), each message again in its own transaction, and the
-    ones that still raise are dead-lettered with the error. In a ``receive`` span when
-    traced."""
+    ones that still raise are dead-lettered with the error. Returns once what it stored is
+    on disk (the caller acknowledges the batch next). In a ``receive`` span when traced."""
     tracer = tracing.tracer()
     if tracer is None:
         return _receive(batch, using=using)
@@ -185,4 +188,11 @@ def _receive(batch: list[Received], *, using: str) -> InboxResult:
         result.stored += outcome.stored
         result.duplicates += outcome.duplicates
         result.rejected.extend((received, _conflict(e)) for received, e in outcome.conflicts)
+    if result.stored or result.duplicates:
+        # The success records relaxed the commit, which made the effects visible without
+        # waiting for the disk. The broker forgets a message once it is acknowledged, so
+        # the commit must be on disk before that: a commit lost in a database crash would
+        # lose the event (nothing sends it again). A duplicate may have been found stored
+        # by another consumer's commit that is not on disk yet: the same flush covers it.
+        store_for(using).flush_commits()
     return result

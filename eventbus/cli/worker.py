@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from eventbus.delivery.due import UNDISPATCHED_GRACE
 from eventbus.delivery.worker import Worker, WorkerAlreadyRunning
+from eventbus.tasks.backend import known_queues
 
 help = "deliver outbox rows and due retries in batches; --once drains and exits"
 
@@ -30,6 +31,14 @@ def add_arguments(parser: ArgumentParser) -> None:
         help="inline mode: take over rows undispatched for this long (default %(default)s)",
     )
     parser.add_argument("--database", default="default")
+    parser.add_argument(
+        "--queue",
+        action="append",
+        dest="queues",
+        metavar="NAME",
+        help="run only the Django tasks of this queue (repeatable; default: every queue); "
+        "events' deliveries are run whatever the queues",
+    )
 
 
 def run(
@@ -40,18 +49,28 @@ def run(
     poll: float,
     grace: float,
     database: str,
+    queues: list[str] | None = None,
     **options: Any,
 ) -> None:
     if batch_size < 1:
         raise CommandError("--batch-size must be at least 1.")
     if poll <= 0 or grace < 0:
         raise CommandError("--poll must be above 0 and --grace at least 0 seconds.")
+    known = known_queues()
+    if queues is not None and known is not None:
+        unknown = sorted(set(queues) - known)
+        if unknown:
+            raise CommandError(
+                f"--queue {', '.join(unknown)}: no OutboxTaskBackend in settings.TASKS has "
+                f"such a queue; its queues are {sorted(known)}."
+            )
     worker = Worker(
         using=database,
         batch_size=batch_size,
         poll=poll,
         once=once,
         grace=timedelta(seconds=grace),
+        queues=queues,
     )
     try:
         totals = worker.run()

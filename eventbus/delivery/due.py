@@ -5,6 +5,7 @@ that no delivery finished (in inline mode, only those older than a grace period:
 publishing process may still be delivering them). Both are claimed in bounded batches.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -24,14 +25,19 @@ BATCH_SIZE = 100
 
 
 def retry_due_batch(
-    *, using: str = DEFAULT_DB_ALIAS, batch_size: int = BATCH_SIZE, now: datetime | None = None
+    *,
+    using: str = DEFAULT_DB_ALIAS,
+    batch_size: int = BATCH_SIZE,
+    now: datetime | None = None,
+    queues: Collection[str] | None = None,
 ) -> list[Outcome]:
-    """Claim up to ``batch_size`` failed or waiting deliveries due at ``now`` (default: now)
-    and attempt each, in one transaction: each handler in a savepoint, so one failure does
-    not undo the others' effects."""
+    """Claim up to ``batch_size`` failed or waiting deliveries due at ``now`` (default: now),
+    higher priority first, and attempt each, in one transaction: each handler in a
+    savepoint, so one failure does not undo the others' effects. Enqueued tasks are such
+    deliveries; ``queues`` limits the tasks taken to those queues (default: every queue)."""
     store = store_for(using)
     with transaction.atomic(using=using):
-        rows = store.claim_due(limit=batch_size, now=now or timezone.now())
+        rows = store.claim_due(limit=batch_size, now=now or timezone.now(), queues=queues)
         if not rows:
             return []
         store.relax_commit()

@@ -1,9 +1,11 @@
 """The delivery worker: claims outbox rows and due retries in batches until told to stop.
 
 In worker mode it delivers every published event; in inline mode it finishes rows that a
-dead process left undispatched (after the grace period) and runs due retries. On
-PostgreSQL it sleeps on LISTEN/NOTIFY and wakes as soon as a transaction publishes; every
-``poll`` seconds it also looks by itself (retries fall due without any notification).
+dead process left undispatched (after the grace period) and runs due retries. In both it
+runs the Django tasks enqueued through eventbus.tasks (they are due deliveries), of every
+queue or of the ``queues`` it is given. On PostgreSQL it sleeps on LISTEN/NOTIFY and wakes
+as soon as a transaction publishes or enqueues; every ``poll`` seconds it also looks by
+itself (retries fall due without any notification).
 """
 
 import logging
@@ -11,7 +13,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -61,6 +63,7 @@ class Worker:
         once: bool = False,
         grace: timedelta = UNDISPATCHED_GRACE,
         on_batch: Callable[[WorkerTotals], None] | None = None,
+        queues: Collection[str] | None = None,
     ) -> None:
         self.using = using
         self.batch_size = batch_size
@@ -68,6 +71,7 @@ class Worker:
         self.once = once
         self.grace = grace
         self.on_batch = on_batch
+        self.queues = frozenset(queues) if queues is not None else None  # None: every queue
         self.totals = WorkerTotals()
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._stopping = False
@@ -127,10 +131,16 @@ class Worker:
         self._stopping = True
 
     def tick(self) -> int:
-        """One outbox batch and one batch of due retries; returns how much was done.
+        """One relay batch, one outbox batch and one batch of due retries; returns how
+        much was done.
 
+        The relay goes first: in split mode a NOTIFY usually means an event another
+        service waits for, and the local claim and retry queries (two transactions) would
+        only delay it; they do not depend on it (the relay reads only the broker column).
         After a full outbox batch the retries are skipped unless RETRY_CHECK_EVERY has
         passed since they were last looked for."""
+        relayed = self.relayer.tick() if self.relayer is not None else 0
+        self.totals.relayed += relayed
         occurred_before = None
         if bus_settings.DELIVERY == "inline":  # the publishers deliver; take only the stranded
             occurred_before = timezone.now() - self.grace
@@ -141,10 +151,10 @@ class Worker:
         # While the outbox fills whole batches, due retries are looked for once a second
         # rather than after every batch: they are due on a scale of seconds anyway.
         if batch.messages < self.batch_size or time.monotonic() >= self._next_retry_check:
-            retried = retry_due_batch(using=self.using, batch_size=self.batch_size)
+            retried = retry_due_batch(
+                using=self.using, batch_size=self.batch_size, queues=self.queues
+            )
             self._next_retry_check = time.monotonic() + RETRY_CHECK_EVERY.total_seconds()
-        relayed = self.relayer.tick() if self.relayer is not None else 0
-        self.totals.relayed += relayed
         self._more_due = (
             batch.messages == self.batch_size
             or len(retried) == self.batch_size

@@ -75,6 +75,15 @@ class Store(ABC):
         ``OutboxMessage.Broker`` value."""
 
     @abstractmethod
+    def insert_task(
+        self, envelope: Envelope, *, handler: str, priority: int, queue: str, due_at: datetime
+    ) -> None:
+        """Insert a task's outbox row, dispatched at once and never relayed, and its one
+        delivery (to ``handler``) in status waiting, due at ``due_at``: only the worker's
+        claim of due deliveries runs it, never inline dispatch. In the caller's transaction;
+        wakes listening workers when it commits (PostgreSQL)."""
+
+    @abstractmethod
     def insert_received(self, envelopes: Sequence[Envelope]) -> set[uuid.UUID]:
         """Store envelopes that arrived from the broker, skipping event ids stored already
         (by an earlier delivery or by another consumer right now); returns the ids this
@@ -115,9 +124,13 @@ class Store(ABC):
         """The (event id, handler id) pairs that have a delivery row, among these events."""
 
     @abstractmethod
-    def claim_due(self, *, limit: int, now: datetime) -> list[tuple[DeliveryRow, Envelope]]:
+    def claim_due(
+        self, *, limit: int, now: datetime, queues: Collection[str] | None = None
+    ) -> list[tuple[DeliveryRow, Envelope]]:
         """Lock up to ``limit`` failed or waiting deliveries whose next attempt time has come,
-        soonest first, skipping rows another worker holds, each with its event's envelope."""
+        highest priority first, then soonest, skipping rows another worker holds, each with
+        its event's envelope. With ``queues``, tasks of other queues are left (an event's
+        deliveries, which have no queue, are always taken)."""
 
     @abstractmethod
     def lock_delivery(self, delivery_id: int) -> tuple[DeliveryRow, Envelope] | None:
@@ -185,6 +198,14 @@ class Store(ABC):
 
         Only for transactions whose every input is durable already (the outbox), so a commit
         lost in a crash is simply delivered again. Nothing to do by default."""
+        return None
+
+    def flush_commits(self) -> None:
+        """Return once every transaction this connection has committed is on disk, however
+        relaxed its commit was. For work whose input is durable nowhere else afterwards:
+        the consumer calls it before acknowledging the broker's messages. Call it outside
+        a transaction. Nothing to do by default (a returned commit is as durable as the
+        database makes it)."""
         return None
 
     def transaction_untouched(self) -> bool:

@@ -217,6 +217,25 @@ class PortableStore(Store):
         with self.connection.cursor() as cursor:
             cursor.execute(_insert_sql(OutboxMessage, OUTBOX_FIELDS), params)
 
+    def insert_task(
+        self, envelope: Envelope, *, handler: str, priority: int, queue: str, due_at: datetime
+    ) -> None:
+        self.insert_message(
+            envelope, dispatched=True, notify=True, broker=OutboxMessage.Broker.NONE.value
+        )
+        Delivery.objects.using(self.using).create(
+            message_id=envelope.event_id,
+            handler=handler,
+            status=Delivery.Status.WAITING,
+            attempts=0,
+            last_error="",
+            next_attempt_at=due_at,
+            created_at=envelope.occurred_at,
+            updated_at=envelope.occurred_at,
+            priority=priority,
+            queue=queue,
+        )
+
     def insert_received(self, envelopes: Sequence[Envelope]) -> set[uuid.UUID]:
         rows = OutboxMessage.objects.using(self.using)
         ids = [e.event_id for e in envelopes]
@@ -279,9 +298,15 @@ class PortableStore(Store):
         rows = Delivery.objects.using(self.using).filter(message_id__in=list(event_ids))
         return set(rows.values_list("message_id", "handler"))
 
-    def claim_due(self, *, limit: int, now: datetime) -> list[tuple[DeliveryRow, Envelope]]:
+    def claim_due(
+        self, *, limit: int, now: datetime, queues: Collection[str] | None = None
+    ) -> list[tuple[DeliveryRow, Envelope]]:
         due = Delivery.objects.using(self.using).filter(status__in=DUE, next_attempt_at__lte=now)
-        claimed = self._skip_locked(due.order_by("next_attempt_at", "id"), of=("self",))
+        if queues is not None:
+            due = due.filter(Q(queue="") | Q(queue__in=list(queues)))
+        # Served by the partial index on due rows: the sort is over what is due now.
+        ordered = due.order_by("-priority", "next_attempt_at", "id")
+        claimed = self._skip_locked(ordered, of=("self",))
         return [
             (row_of(d), envelope_of(d.message)) for d in claimed.select_related("message")[:limit]
         ]

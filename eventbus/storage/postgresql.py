@@ -3,8 +3,10 @@
 Each publish, claim and success record is one round trip. Claims lock with ``FOR UPDATE
 SKIP LOCKED``, so any number of workers share the outbox without holding the same row.
 Transactions that consume durable outbox rows turn off ``synchronous_commit``: a commit lost
-in a crash is delivered again. Arrays travel as one text literal cast in SQL (Django's
-client-side binding quotes a list element by element, which costs more than the statement).
+in a crash is delivered again; the consumer, whose input is a broker message, flushes them
+(``flush_commits``) before it acknowledges. Arrays travel as one text literal cast in SQL
+(Django's client-side binding quotes a list element by element, which costs more than the
+statement).
 Everything off the hot path is inherited from the portable store.
 """
 
@@ -60,6 +62,37 @@ def _insert_message_sql(notify: bool) -> str:
             f"{insert} SELECT {marks} FROM _notify"
         )
     return f"{insert} VALUES ({marks})"
+
+
+#: The delivery fields a task's insert writes besides its message id.
+TASK_DELIVERY_FIELDS = (
+    "handler",
+    "status",
+    "attempts",
+    "last_error",
+    "last_traceback",
+    "next_attempt_at",
+    "created_at",
+    "updated_at",
+    "priority",
+    "queue",
+)
+
+
+@cache
+def _insert_task_sql() -> str:
+    """A task's outbox row and its waiting delivery in one statement, which also notifies
+    the listening workers when it commits."""
+    outbox, delivery = OutboxMessage._meta.db_table, Delivery._meta.db_table
+    marks = ", ".join(["%s"] * len(OUTBOX_FIELDS))
+    task_marks = ", ".join(["%s"] * len(TASK_DELIVERY_FIELDS))
+    return (
+        f"WITH _notify AS (SELECT pg_notify('{NOTIFY_CHANNEL}', '')), "
+        f"_message AS (INSERT INTO {outbox} ({columns(OutboxMessage, OUTBOX_FIELDS)}) "
+        f"SELECT {marks} FROM _notify RETURNING {_ID}) "
+        f"INSERT INTO {delivery} ({columns(Delivery, ('message', *TASK_DELIVERY_FIELDS))}) "
+        f"SELECT {_ID}, {task_marks} FROM _message"
+    )
 
 
 @cache
@@ -153,6 +186,18 @@ class PostgresStore(PortableStore):
         )
         with self.connection.cursor() as cursor:
             cursor.execute(_insert_message_sql(notify), params)
+
+    def insert_task(
+        self, envelope: Envelope, *, handler: str, priority: int, queue: str, due_at: datetime
+    ) -> None:
+        params = self._outbox_params(
+            envelope, broker=OutboxMessage.Broker.NONE.value, dispatched_at=envelope.occurred_at
+        )
+        at = envelope.occurred_at
+        params += [handler, Delivery.Status.WAITING.value, 0, "", "", due_at, at, at]
+        params += [priority, queue]
+        with self.connection.cursor() as cursor:
+            cursor.execute(_insert_task_sql(), params)
 
     def insert_received(self, envelopes: Sequence[Envelope]) -> set[uuid.UUID]:
         from psycopg.types.json import Jsonb
@@ -288,6 +333,15 @@ class PostgresStore(PortableStore):
     def relax_commit(self) -> None:
         with self.connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+    def flush_commits(self) -> None:
+        """One statement, its own transaction: given a transaction id, it commits with a
+        commit record, and synchronously, so it returns once the WAL is on disk up to that
+        record, with every relaxed commit before it."""
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('synchronous_commit', 'on', true), pg_current_xact_id()"
+            )
 
     def transaction_untouched(self) -> bool:
         """psycopg opens the server transaction at the first statement: an idle connection

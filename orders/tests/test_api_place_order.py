@@ -109,8 +109,7 @@ def test_place_order_computes_prices_and_total_exactly(
         )
     ]
     assert published_events.names() == ["orders.order_placed"]
-    message = OutboxMessage.objects.get()
-    assert message.name == "orders.order_placed"
+    message = OutboxMessage.objects.get(name="orders.order_placed")
     assert message.payload["total"] == "58.78"
 
 

@@ -6,5 +6,6 @@
 - ``http``: JSON requests through urllib;
 - ``journey``: the user journey through the API, and the end state it leaves;
 - ``rabbitmq``: the broker seen by an operator: the bus's queue names, messages, connections;
-- ``register_users``: registrations in bulk, run inside the accounts service's process.
+- ``register_users``: registrations in bulk, run inside the accounts service's process;
+- ``span_files``: spans the processes export to JSON-lines files (``otel_startup`` loads it).
 """

@@ -1,0 +1,107 @@
+"""A task's result, read from its delivery record: Django's TaskResult of one enqueued task.
+
+The result id is the event id of the task's outbox row. Its status follows the delivery's:
+waiting (enqueued, or its ``run_after`` not come) and failed (to be retried) are READY,
+succeeded is SUCCESSFUL, dead and discarded are FAILED. Each failed attempt is one of its
+``errors``; the return value is the task's TaskReturn row.
+"""
+
+import uuid
+from dataclasses import replace
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS
+from django.tasks import TaskResult, TaskResultStatus
+from django.tasks.base import TaskError
+from django.tasks.exceptions import TaskResultDoesNotExist
+from django.utils import timezone
+
+from eventbus.models import Delivery, DeliveryAttempt, TaskReturn
+from eventbus.tasks.events import TaskEnqueued
+from eventbus.tasks.loading import load_task
+
+#: The handler whose delivery runs a task (eventbus.tasks.runner.run_task).
+RUN_TASK = "eventbus.tasks.runner.run_task"
+
+#: A task's status by its delivery's status.
+STATUSES = {
+    Delivery.Status.WAITING: TaskResultStatus.READY,
+    Delivery.Status.FAILED: TaskResultStatus.READY,
+    Delivery.Status.SUCCEEDED: TaskResultStatus.SUCCESSFUL,
+    Delivery.Status.DEAD: TaskResultStatus.FAILED,
+    Delivery.Status.DISCARDED: TaskResultStatus.FAILED,
+}
+
+#: What stands for a worker in ``worker_ids``: one entry per attempt (the bus does not
+#: record which worker made an attempt; Django counts the attempts by them).
+WORKER_ID = "eventbus"
+
+
+def task_result(
+    result_id: str, *, using: str = DEFAULT_DB_ALIAS, running: bool = False
+) -> "TaskResult[..., Any]":
+    """The result of the task enqueued as event ``result_id``; raises TaskResultDoesNotExist
+    for an id that names no task, TaskNotFound when the task's module path no longer names
+    a task (its code is gone). ``running``: as seen by the attempt running now (status
+    RUNNING, that attempt counted), for a task's context. Three read-only queries."""
+    try:
+        event_id = uuid.UUID(str(result_id))
+    except ValueError:
+        raise TaskResultDoesNotExist(result_id) from None
+    delivery = (
+        Delivery.objects.using(using)
+        .select_related("message")
+        .filter(message_id=event_id, handler=RUN_TASK)
+        .first()
+    )
+    if delivery is None:
+        raise TaskResultDoesNotExist(result_id)
+    event = TaskEnqueued.model_validate(delivery.message.payload)
+    failures = list(
+        DeliveryAttempt.objects.using(using).filter(delivery=delivery).order_by("number")
+    )
+    status = TaskResultStatus.RUNNING if running else STATUSES[Delivery.Status(delivery.status)]
+    attempts = delivery.attempts + (1 if running else 0)
+    attempted_at = timezone.now() if running else delivery.updated_at
+    started_at = failures[0].failed_at if failures else attempted_at
+    finished = status in (TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED)
+    task = replace(
+        load_task(event.task),
+        priority=event.priority,
+        queue_name=event.queue_name,
+        run_after=event.run_after,
+        takes_context=event.takes_context,
+        backend=event.backend,
+    )
+    result: TaskResult[..., Any] = TaskResult(
+        task=task,
+        id=str(event_id),
+        status=status,
+        enqueued_at=delivery.message.occurred_at,
+        started_at=started_at if attempts else None,
+        finished_at=delivery.updated_at if finished else None,
+        last_attempted_at=attempted_at if attempts else None,
+        args=event.args,
+        kwargs=event.kwargs,
+        backend=event.backend,
+        errors=[
+            TaskError(exception_class_path=exception_path(f), traceback=f.traceback)
+            for f in failures
+        ],
+        worker_ids=[WORKER_ID] * attempts,
+    )
+    if status == TaskResultStatus.SUCCESSFUL:
+        returned = TaskReturn.objects.using(using).filter(message_id=event_id).first()
+        object.__setattr__(result, "_return_value", returned.value if returned else None)
+    return result
+
+
+def exception_path(failure: DeliveryAttempt) -> str:
+    """The dotted path of the exception class of a failed attempt, read from its traceback
+    (whose last line names it with its module, unless it is a builtin)."""
+    short = failure.error.split(":", 1)[0]
+    for line in reversed(failure.traceback.splitlines()):
+        head = line.split(":", 1)[0]
+        if head == short or head.endswith(f".{short}"):
+            return head if "." in head else f"builtins.{head}"
+    return f"builtins.{short}"

@@ -1,0 +1,38 @@
+"""The built-in handler that runs an enqueued task, delivered to it by ``eventbus worker``.
+
+It runs inside the delivery's transaction (a savepoint of the worker's batch): the task's
+database effects, its return value and its success record commit together, and a task that
+raises leaves nothing behind but its failed attempt, retried with backoff like any delivery.
+"""
+
+from django.tasks import TaskContext
+
+from eventbus.context import current_envelope
+from eventbus.exceptions import DoNotRetry
+from eventbus.models import TaskReturn
+from eventbus.subscriptions import subscriber
+from eventbus.tasks.events import TaskEnqueued
+from eventbus.tasks.loading import NotJSON, as_json, load_task
+from eventbus.tasks.results import task_result
+
+
+@subscriber(TaskEnqueued)
+def run_task(event: TaskEnqueued) -> None:
+    """Import the task, call it with its arguments (and its context, as the attempt now
+    running sees it, when it takes one) and store its return value.
+
+    Raises what the task raises (the delivery is retried); DoNotRetry, so dead-lettered at
+    once, when the task cannot be found or its return value is not JSON."""
+    envelope = current_envelope()
+    assert envelope is not None, "run by the delivery engine, which sets the envelope"
+    task = load_task(event.task)
+    if event.takes_context:
+        context = TaskContext(task_result=task_result(str(envelope.event_id), running=True))
+        value = task.call(context, *event.args, **event.kwargs)
+    else:
+        value = task.call(*event.args, **event.kwargs)
+    try:
+        stored = as_json(value, what=f"the return value of {event.task}")
+    except NotJSON as exc:
+        raise DoNotRetry(str(exc)) from None
+    TaskReturn.objects.update_or_create(message_id=envelope.event_id, defaults={"value": stored})
