@@ -2,11 +2,15 @@
 
 The same application as bench/http_orders.py (production settings with the bench's bare
 endpoint, PostgreSQL, a persistent connection, inline delivery unless --mode worker), called
-through Django's WSGI handler without a server. For each endpoint it prints the SQL
-statements one request runs (BEGIN and COMMIT not included), and over --requests requests
-the round trips to PostgreSQL (psycopg waits, BEGIN, COMMIT and the connection's health
-check included) and the Python function calls per request: counts that do not move with
-the machine's load, unlike the wall and CPU times it prints beside them.
+through Django's WSGI handler without a server. For each endpoint it prints, for one
+request, the SQL statements it runs (BEGIN and COMMIT not included) and its round trips to
+PostgreSQL (the queries psycopg sends: BEGIN, COMMIT and the connection's health check
+included; one query string of two statements is one); and over --requests requests,
+psycopg's waits (the round-trip count this bench printed first: one a round trip, plus one
+on the client alone for each autocommit switch and each commit with nothing left to
+commit) and the Python function calls per request. Counts that do not move with the
+machine's load, unlike the wall and CPU times it prints beside them. --sql prints each
+statement and each query sent.
 
     python bench/http_orders_in_process.py [--requests 200] [--mode inline|worker] [--sql]
 """
@@ -19,13 +23,47 @@ import pstats
 import secrets
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _django import ROOT, create_postgres_database
 from http_orders import BARE, BODY, ORDERS, SETTINGS, prepare
+
+
+@contextmanager
+def counting_queries_sent() -> Iterator[list[bytes]]:
+    """The queries psycopg sends to the server in the block, each one round trip: a cursor's
+    (of either binding) and a command's (BEGIN, COMMIT). Counted by wrapping psycopg's own
+    senders (private names, for this bench only; cProfile cannot count them: a generator's
+    every resumption is a call to it)."""
+    from psycopg import _connection_base, _cursor_base, client_cursor
+
+    sent: list[bytes] = []
+    targets = [
+        (_connection_base.BaseConnection, "_exec_command", lambda args: args[1]),
+        (_cursor_base.BaseCursor, "_execute_send", lambda args: args[1].query),
+        (client_cursor.ClientCursorMixin, "_execute_send", lambda args: args[1].query),
+    ]
+    originals = [(cls, name, vars(cls)[name]) for cls, name, _ in targets]
+
+    def wrap(original: Any, query_of: Callable[[tuple[Any, ...]], Any]) -> Any:
+        def sending(*args: Any, **kwargs: Any) -> Any:
+            query = query_of(args)
+            sent.append(query if isinstance(query, bytes) else str(query).encode())
+            return original(*args, **kwargs)
+
+        return sending
+
+    for (cls, name, query_of), (_, _, original) in zip(targets, originals, strict=True):
+        setattr(cls, name, wrap(original, query_of))
+    try:
+        yield sent
+    finally:
+        for cls, name, original in originals:
+            setattr(cls, name, original)
 
 
 def wsgi_caller(app: Callable[..., Any], body: bytes) -> Callable[[str, str | None], None]:
@@ -80,7 +118,7 @@ def main() -> None:
             statements.append(sql)  # noqa: B023 (used within this iteration only)
             return execute(sql, params, many, context)
 
-        with connection.execute_wrapper(record):
+        with connection.execute_wrapper(record), counting_queries_sent() as sent:
             call(path, token_of(0))
         wall, cpu = time.perf_counter(), time.process_time()
         for i in range(args.requests):
@@ -96,7 +134,8 @@ def main() -> None:
         waits = sum(v[1] for k, v in table.items() if k[2] == "wait" and "psycopg" in k[0])
         n = args.requests
         print(
-            f"  {path:20} {len(statements)} statements, {waits / n:4.1f} round trips, "
+            f"  {path:20} {len(statements)} statements, {len(sent)} round trips "
+            f"({waits / n:4.1f} waits), "
             f"{stats.total_calls / n:6.0f} Python calls a request "  # type: ignore[attr-defined]
             f"({wall / n * 1000:.2f} ms wall, {cpu / n * 1000:.2f} ms CPU)",
             flush=True,
@@ -104,6 +143,9 @@ def main() -> None:
         if args.sql:
             for sql in statements:
                 print(f"      {sql[:110]}")
+            print("    sent:")
+            for query in sent:
+                print(f"      {query[:110].decode()}")
     connection.close()
 
 

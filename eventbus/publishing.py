@@ -85,7 +85,8 @@ def _publish(event: Event, *, using: str, traceparent: str) -> Envelope:
     envelope = new_envelope(event, traceparent=traceparent)
     started = time.perf_counter()
     later = _loaded()
-    has_subscribers = bool(subscriptions_for(envelope.name))
+    subscribers = subscriptions_for(envelope.name)
+    has_subscribers = bool(subscribers)
     inline = bus_settings.DELIVERY == "inline"
     relayed = transport().relays(type(event))
     later.store_for(using).insert_message(
@@ -99,7 +100,10 @@ def _publish(event: Event, *, using: str, traceparent: str) -> Envelope:
     if event_published.receivers:
         announce(event_published, envelope, using=using, duration=time.perf_counter() - started)
     if has_subscribers and inline:
-        transaction.on_commit(partial(later.dispatch, envelope, event, using=using), using=using)
+        last = subscribers[-1].handler_id  # marks the row dispatched; not looked up again
+        transaction.on_commit(
+            partial(later.dispatch, envelope, event, using=using, dispatched_by=last), using=using
+        )
     return envelope
 
 

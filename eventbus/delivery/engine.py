@@ -378,7 +378,8 @@ class OwnTransactionSession(Session):
                 untouched = outermost and self.store.transaction_untouched()
                 if not untouched:
                     recorded = True
-                    self._record_success(job, duration)
+                    # The block's last write: where the store can, its COMMIT goes with it.
+                    self._record_success(job, duration, commit=outermost)
             if untouched:  # nothing to commit with: the record alone, one statement
                 recorded = True
                 self._record_success(job, duration)
@@ -397,13 +398,14 @@ class OwnTransactionSession(Session):
             return self.fail(job, sub, exc, duration=time.perf_counter() - started)
         return Outcome(job.handler_id, SUCCEEDED)
 
-    def _record_success(self, job: Job, duration: float) -> None:
+    def _record_success(self, job: Job, duration: float, *, commit: bool = False) -> None:
         dispatched = [job.key[0]] if job.handler_id == self.dispatched_by else []
         self.store.record_succeeded(
             new=[job.key] if job.row is None else [],
             existing=[job.row.id] if job.row is not None else [],
             dispatched=dispatched,
             at=timezone.now(),
+            commit=commit,
         )
         self._announce_success(job, duration)
 

@@ -10,19 +10,25 @@ from eventbus.storage import store_for
 from eventbus.subscriptions import Subscription, event_signal, subscriptions_for
 
 
-def dispatch(envelope: Envelope, event: Event, *, using: str = DEFAULT_DB_ALIAS) -> list[Outcome]:
+def dispatch(
+    envelope: Envelope,
+    event: Event,
+    *,
+    using: str = DEFAULT_DB_ALIAS,
+    dispatched_by: str | None = None,
+) -> list[Outcome]:
     """Deliver a just-committed envelope to each subscriber of this process, in subscription
     order, by sending its signal. The last handler's record marks the outbox row
-    dispatched, so a crash before that leaves the row for the worker (or `eventbus retry`)."""
-    subs = subscriptions_for(envelope.name)
-    if not subs:
-        return []
+    dispatched, so a crash before that leaves the row for the worker (or `eventbus retry`).
+    ``dispatched_by`` names that handler when the caller knows it (publish() looked the
+    subscribers up already); otherwise they are looked up here."""
+    if dispatched_by is None:
+        subs = subscriptions_for(envelope.name)
+        if not subs:
+            return []
+        dispatched_by = subs[-1].handler_id
     results = event_signal(envelope.name).send(
-        envelope.name,
-        envelope=envelope,
-        event=event,
-        using=using,
-        dispatched_by=subs[-1].handler_id,
+        envelope.name, envelope=envelope, event=event, using=using, dispatched_by=dispatched_by
     )
     return [outcome for _, outcome in results]
 

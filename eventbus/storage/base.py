@@ -148,13 +148,20 @@ class Store(ABC):
         existing: Sequence[int] = (),
         dispatched: Collection[uuid.UUID] = (),
         at: datetime,
+        commit: bool = False,
     ) -> None:
         """Record successes: ``new`` pairs get a delivery row (first attempt), ``existing``
         rows (by id) count one more attempt; ``dispatched`` outbox rows are marked.
 
         In the handler's transaction, so the record commits with its effects. Raises
         IntegrityError when one of ``new`` has a row already: another process delivered it,
-        and the caller's transaction must roll back so its effect is not applied twice."""
+        and the caller's transaction must roll back so its effect is not applied twice.
+
+        ``commit=True`` says the record is the last write of an outermost ``atomic()``
+        block: a store may then send the transaction's COMMIT with it, in one round trip,
+        and the block's exit finds nothing left to commit (its on-commit callbacks still run
+        then). A store that cannot leaves the commit to the block. Nothing may be written in
+        the block after it."""
 
     @abstractmethod
     def record_failed(

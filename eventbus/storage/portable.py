@@ -130,10 +130,17 @@ def success_defaults() -> dict[str, Any]:
     }
 
 
+#: Fields whose preparation of a str or an int is the identity on every backend.
+_PLAIN = frozenset({"CharField", "TextField", "IntegerField", "PositiveIntegerField"})
+
+
 @cache
 def _preparers(names: tuple[str, ...]) -> list[Any]:
-    """The outbox fields' ``get_db_prep_save``, looked up once."""
-    return [field_of(OutboxMessage, name).get_db_prep_save for name in names]
+    """The outbox fields' ``get_db_prep_save``, looked up once; None for a plain field (its
+    value, a str or an int of the envelope, goes as it is: a third of a publish's Python
+    went to preparing them)."""
+    fields = [field_of(OutboxMessage, name) for name in names]
+    return [None if f.get_internal_type() in _PLAIN else f.get_db_prep_save for f in fields]
 
 
 @cache
@@ -184,7 +191,7 @@ class PortableStore(Store):
         connection = self.connection
         values = self._outbox_values(envelope, broker=broker, dispatched_at=dispatched_at)
         return [
-            prepare(values[name], connection)
+            values[name] if prepare is None else prepare(values[name], connection)
             for name, prepare in zip(OUTBOX_FIELDS, _preparers(OUTBOX_FIELDS), strict=True)
         ]
 
@@ -337,7 +344,9 @@ class PortableStore(Store):
         existing: Sequence[int] = (),
         dispatched: Collection[uuid.UUID] = (),
         at: datetime,
+        commit: bool = False,
     ) -> None:
+        """The ORM's portable statements; ``commit`` is left to the caller's block."""
         connection = self.connection
         # Only event ids and the time need the fields' preparation; the defaults are plain
         # strings, numbers and NULL on every backend.
