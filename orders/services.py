@@ -10,9 +10,11 @@ and write nothing.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from typing import NamedTuple
 
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from eventbus import publish
 from orders.events import OrderCancelled, OrderLinePayload, OrderPlaced, OrderStatusChanged
@@ -105,34 +107,51 @@ def product_upsert(
 
 def customer_replica_upsert(
     *, customer_id: int, username: str, email: str, profile_version: int
-) -> Customer:
+) -> None:
     """Create or update the replica of a customer from an account event (idempotent).
 
     The profile is applied only when ``profile_version`` is newer than the stored one: a
     redelivered or late older event changes nothing. ``is_active`` is never changed here
-    (a deactivation is final), and a new replica is active. Safe under concurrency: two
-    first events for one customer do not both insert.
+    (a deactivation is final), and a new replica is active. One statement
+    (``INSERT ... ON CONFLICT DO UPDATE ... WHERE``, on PostgreSQL and SQLite alike), so it
+    is safe under concurrency: two first events for one customer do not both insert, and
+    the newer profile wins whichever commits first.
     """
-    with transaction.atomic():
-        customer = _customer_locked(customer_id)
-        if customer is None:
-            try:
-                with transaction.atomic():
-                    return Customer.objects.create(
-                        customer_id=customer_id,
-                        username=username,
-                        email=email,
-                        profile_version=profile_version,
-                    )
-            except IntegrityError:  # another transaction created it meanwhile
-                customer = Customer.objects.select_for_update().get(pk=customer_id)
-        if profile_version <= customer.profile_version:
-            return customer
-        customer.username = username
-        customer.email = email
-        customer.profile_version = profile_version
-        customer.save(update_fields=["username", "email", "profile_version", "updated_at"])
-        return customer
+    updated_at = _CUSTOMER_UPDATED_AT.get_db_prep_value(timezone.now(), connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _customer_upsert_sql(),
+            [customer_id, username, email, True, profile_version, updated_at],
+        )
+
+
+@cache
+def _customer_upsert_sql() -> str:
+    """The upsert, with the replica's table and column names quoted (built once)."""
+    quote = connection.ops.quote_name
+    table = quote(Customer._meta.db_table)
+    pk, username, email, active, version, updated = (
+        quote(Customer._meta.get_field(name).column)
+        for name in (
+            "customer_id",
+            "username",
+            "email",
+            "is_active",
+            "profile_version",
+            "updated_at",
+        )
+    )
+    return (
+        f"INSERT INTO {table} ({pk}, {username}, {email}, {active}, {version}, {updated}) "
+        "VALUES (%s, %s, %s, %s, %s, %s) "
+        f"ON CONFLICT ({pk}) DO UPDATE SET {username} = excluded.{username}, "
+        f"{email} = excluded.{email}, {version} = excluded.{version}, "
+        f"{updated} = excluded.{updated} "
+        f"WHERE {table}.{version} < excluded.{version}"
+    )
+
+
+_CUSTOMER_UPDATED_AT = Customer._meta.get_field("updated_at")
 
 
 def customer_deactivate(*, customer_id: int) -> list[Order]:

@@ -62,6 +62,19 @@ def test_user_registered_creates_the_replica():
     assert replica() == (CUSTOMER_ID, "ada", "ada@example.com", True, 1)
 
 
+def test_replicating_a_profile_is_one_statement_new_or_known(django_assert_num_queries):
+    """One upsert inside the bus's transaction, no savepoints: a registration crossing the
+    broker costs the consumer one round trip here."""
+    with transaction.atomic():
+        with django_assert_num_queries(1):
+            replicate_registered_customer(registered())
+        with django_assert_num_queries(1):
+            replicate_updated_profile(updated(2, "ada2"))
+
+    assert replica() == (CUSTOMER_ID, "ada2", "ada2@example.com", True, 2)
+    assert Customer.objects.get(pk=CUSTOMER_ID).updated_at is not None
+
+
 def test_user_registered_twice_is_idempotent():
     # given a replica from the registration
     handle(replicate_registered_customer, registered())
