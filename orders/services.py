@@ -130,8 +130,9 @@ def _customer_upsert_sql() -> str:
     """The upsert, with the replica's table and column names quoted (built once)."""
     quote = connection.ops.quote_name
     table = quote(Customer._meta.db_table)
+    column = {f.name: quote(f.column) for f in Customer._meta.concrete_fields if f.column}
     pk, username, email, active, version, updated = (
-        quote(Customer._meta.get_field(name).column)
+        column[name]
         for name in (
             "customer_id",
             "username",
