@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from eventbus.cli.output import add_output_option
 from eventbus.contracts import catalog
 from eventbus.contracts.mermaid import render_mermaid
 
@@ -18,14 +19,7 @@ FORMATS = ["table", "json", "mermaid", "asyncapi"]
 
 def add_arguments(parser: ArgumentParser) -> None:
     parser.add_argument("--format", choices=FORMATS, default="table")
-    parser.add_argument(
-        "--output",
-        "-o",
-        type=Path,
-        default=None,
-        metavar="PATH",
-        help="write to this file instead of standard output",
-    )
+    add_output_option(parser)
 
 
 def run(command: BaseCommand, *, format: str, output: Path | None, **options: Any) -> None:

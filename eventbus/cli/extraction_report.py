@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from eventbus.cli.output import add_output_option
 from eventbus.exceptions import ExtractionReportError
 from eventbus.operations.extraction import render
 from eventbus.operations.extraction.queries import load as load_queries
@@ -25,14 +26,7 @@ def add_arguments(parser: ArgumentParser) -> None:
         metavar="PATH",
         help="a test run's query record (pytest --eventbus-ownership-record=PATH)",
     )
-    parser.add_argument(
-        "--output",
-        "-o",
-        type=Path,
-        default=None,
-        metavar="PATH",
-        help="write to this file instead of standard output",
-    )
+    add_output_option(parser)
 
 
 def run(

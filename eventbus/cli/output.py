@@ -1,14 +1,28 @@
 """Output shared by the `eventbus` actions: plain tables, human ages, progress bars."""
 
 import sys
+from argparse import ArgumentParser
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 
 try:
     from tqdm import tqdm
 except ModuleNotFoundError:  # the `progress` extra is not installed: no bars
     tqdm = None  # type: ignore[assignment,misc]
+
+
+def add_output_option(parser: ArgumentParser) -> None:
+    """``--output/-o PATH``: write to that file instead of standard output (a Path, or None)."""
+    parser.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="write to this file instead of standard output",
+    )
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -64,19 +64,9 @@ def _insert_message_sql(notify: bool) -> str:
     return f"{insert} VALUES ({marks})"
 
 
-#: The delivery fields a task's insert writes besides its message id.
-TASK_DELIVERY_FIELDS = (
-    "handler",
-    "status",
-    "attempts",
-    "last_error",
-    "last_traceback",
-    "next_attempt_at",
-    "created_at",
-    "updated_at",
-    "priority",
-    "queue",
-)
+#: The delivery fields a task's insert writes besides its message id: a success's, and the
+#: task's priority and queue.
+TASK_DELIVERY_FIELDS = (*SUCCESS_FIELDS[1:], "priority", "queue")
 
 
 @cache
