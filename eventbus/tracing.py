@@ -15,13 +15,13 @@ returns None after one check and nothing else here runs: envelopes carry no trac
 
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
-    from opentelemetry.trace import Link, Span, Tracer
+    from opentelemetry.trace import Link, Span, SpanKind, Tracer
 
     from eventbus.envelope import Envelope
 
@@ -169,19 +169,7 @@ def sending(
 ) -> "AbstractContextManager[Span]":
     """The ``send`` span of one relayed batch, linked to each message's create span."""
     assert _trace is not None
-    span = tracer.start_span(
-        f"send {destination}",
-        kind=_trace.SpanKind.PRODUCER,
-        links=_links(traceparents),
-        attributes={
-            "messaging.system": BROKER_SYSTEM,
-            "messaging.operation.type": "send",
-            "messaging.operation.name": "send",
-            "messaging.destination.name": destination,
-            "messaging.batch.message_count": len(traceparents),
-        },
-    )
-    return _active(span)
+    return _batch_span(tracer, "send", _trace.SpanKind.PRODUCER, traceparents, destination)
 
 
 def receiving(
@@ -190,15 +178,26 @@ def receiving(
     """The ``receive`` span of one consumed batch, linked to each message's create span
     (the headers are read here as they arrived; a malformed traceparent gives no link)."""
     assert _trace is not None
+    return _batch_span(tracer, "receive", _trace.SpanKind.CONSUMER, traceparents, source)
+
+
+def _batch_span(
+    tracer: "Tracer",
+    operation: str,
+    kind: "SpanKind",
+    traceparents: Sequence[object],
+    destination: str,
+) -> "AbstractContextManager[Span]":
+    """A ``send`` or ``receive`` span over a batch at ``destination``, made current."""
     span = tracer.start_span(
-        f"receive {source}",
-        kind=_trace.SpanKind.CONSUMER,
+        f"{operation} {destination}",
+        kind=kind,
         links=_links(traceparents),
         attributes={
             "messaging.system": BROKER_SYSTEM,
-            "messaging.operation.type": "receive",
-            "messaging.operation.name": "receive",
-            "messaging.destination.name": source,
+            "messaging.operation.type": operation,
+            "messaging.operation.name": operation,
+            "messaging.destination.name": destination,
             "messaging.batch.message_count": len(traceparents),
         },
     )

@@ -1,6 +1,6 @@
 """accounts API views: parse input, call one service or selector, render the result."""
 
-from typing import cast
+from typing import Any, cast
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -154,20 +154,26 @@ class MeDeactivateView(APIView):
         return Response({"detail": DEACTIVATED})
 
 
-class RefreshView(RefreshTokenView):
-    """Exchange a refresh token for a new access token and a new refresh token; the one sent
-    is blacklisted and cannot be used again."""
-
-    @extend_schema(
+def refresh_token_schema(success: Any, status_code: int = 200) -> Any:
+    """The OpenAPI description of an endpoint that takes a refresh token: ``success`` under
+    ``status_code``, and the errors every such endpoint shares."""
+    return extend_schema(
         tags=["accounts"],
         request=RefreshInputSerializer,
         responses={
-            200: TokenPairOutputSerializer,
+            status_code: success,
             400: OpenApiResponse(description="The refresh field is missing or malformed."),
             401: BAD_TOKEN,
             429: THROTTLED,
         },
     )
+
+
+class RefreshView(RefreshTokenView):
+    """Exchange a refresh token for a new access token and a new refresh token; the one sent
+    is blacklisted and cannot be used again."""
+
+    @refresh_token_schema(TokenPairOutputSerializer)
     def post(self, request: Request) -> Response:
         serializer = RefreshInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -179,16 +185,7 @@ class LogoutView(RefreshTokenView):
     """Log out: blacklist the refresh token sent. Access tokens already issued expire on
     their own (minutes)."""
 
-    @extend_schema(
-        tags=["accounts"],
-        request=RefreshInputSerializer,
-        responses={
-            204: OpenApiResponse(description="The refresh token is blacklisted."),
-            400: OpenApiResponse(description="The refresh field is missing or malformed."),
-            401: BAD_TOKEN,
-            429: THROTTLED,
-        },
-    )
+    @refresh_token_schema(OpenApiResponse(description="The refresh token is blacklisted."), 204)
     def post(self, request: Request) -> Response:
         serializer = RefreshInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
