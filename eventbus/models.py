@@ -200,8 +200,8 @@ class TaskReturn(models.Model):
         return f"return value of task {self.message_id}"
 
 
-class Worker(models.Model):
-    """A running `eventbus worker` process; its heartbeat says it is alive."""
+class _Process(models.Model):
+    """A running bus process, registered while it runs; its heartbeat says it is alive."""
 
     name = models.CharField(max_length=200, unique=True)
     hostname = models.CharField(max_length=200)
@@ -210,25 +210,19 @@ class Worker(models.Model):
     heartbeat_at = models.DateTimeField()
 
     class Meta:
+        abstract = True
         ordering = ["started_at"]
 
     def __str__(self) -> str:
         return self.name
 
 
-class Consumer(models.Model):
+class Worker(_Process):
+    """A running `eventbus worker` process; its heartbeat says it is alive."""
+
+
+class Consumer(_Process):
     """A running `eventbus consume` process and the queues it reads; its heartbeat says it
     is alive."""
 
-    name = models.CharField(max_length=200, unique=True)
-    hostname = models.CharField(max_length=200)
-    pid = models.PositiveIntegerField()
     queues = models.JSONField(default=list)
-    started_at = models.DateTimeField()
-    heartbeat_at = models.DateTimeField()
-
-    class Meta:
-        ordering = ["started_at"]
-
-    def __str__(self) -> str:
-        return self.name
