@@ -1,6 +1,12 @@
 """Events and a recorder used by the bus's own tests (a module of no project's)."""
 
+from typing import Any
+
+from django.utils import timezone
+
 from eventbus import Event
+from eventbus.envelope import Envelope
+from eventbus.ids import uuid7
 
 
 class ThingHappened(Event):
@@ -35,3 +41,21 @@ class ThingAnnounced(Event):
     externalised = True
 
     thing_id: int
+
+
+def thing_happened_envelope(payload: dict[str, Any], **fields: Any) -> Envelope:
+    """An envelope of ThingHappened v1 as a broker would bring it (a new event id, now,
+    from "samples", correlation id "c"); ``fields`` override any of those."""
+    return Envelope(
+        **{
+            "event_id": uuid7(),
+            "name": ThingHappened.event_name,
+            "version": ThingHappened.event_version,
+            "occurred_at": timezone.now(),
+            "producer": "samples",
+            "correlation_id": "c",
+            "causation_id": None,
+            "payload": payload,
+            **fields,
+        }
+    )

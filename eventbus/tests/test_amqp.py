@@ -25,21 +25,14 @@ from eventbus.models import Consumer as ConsumerRow
 from eventbus.models import Delivery, OutboxMessage
 from eventbus.process import PRESUMED_DEAD_AFTER
 from eventbus.tests.rabbitmq import BROKER_URL, get_all
-from eventbus.tests.sample import ThingAnnounced, ThingHappened
+from eventbus.tests.sample import ThingAnnounced, ThingHappened, thing_happened_envelope
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def envelope(thing_id: int, **payload) -> Envelope:
-    return Envelope(
-        event_id=uuid.uuid4(),
-        name="samples.thing_happened",
-        version=1,
-        occurred_at=timezone.now(),
-        producer="samples",
-        correlation_id="corr-1",
-        causation_id=None,
-        payload={"thing_id": thing_id, "label": "", **payload},
+    return thing_happened_envelope(
+        {"thing_id": thing_id, "label": "", **payload}, correlation_id="corr-1"
     )
 
 

@@ -2,7 +2,6 @@
 readable reason, the consumer stays up, and the good messages around them are applied."""
 
 import time
-import uuid
 from typing import Any
 
 import amqp
@@ -11,7 +10,6 @@ import pytest
 from django.conf import settings
 from django.db import OperationalError
 from django.test import override_settings
-from django.utils import timezone
 
 from eventbus.broker.amqp import CONNECTION_ERRORS, DEAD_REASON_HEADER, BatchingConsumer, Received
 from eventbus.broker.consumer import Consumer
@@ -23,7 +21,7 @@ from eventbus.exceptions import BrokerTopologyError
 from eventbus.models import OutboxMessage
 from eventbus.storage import store_for
 from eventbus.tests.rabbitmq import BROKER_URL, get_all
-from eventbus.tests.sample import ThingHappened
+from eventbus.tests.sample import ThingHappened, thing_happened_envelope
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,16 +29,7 @@ KEY = "samples.thing_happened.v1"
 
 
 def envelope(thing_id: int, label: str = "") -> Envelope:
-    return Envelope(
-        event_id=uuid.uuid4(),
-        name="samples.thing_happened",
-        version=1,
-        occurred_at=timezone.now(),
-        producer="samples",
-        correlation_id="corr-1",
-        causation_id=None,
-        payload={"thing_id": thing_id, "label": label},
-    )
+    return thing_happened_envelope({"thing_id": thing_id, "label": label}, correlation_id="corr-1")
 
 
 def message(

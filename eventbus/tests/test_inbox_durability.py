@@ -13,15 +13,12 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 
 from eventbus.broker.amqp import Received
 from eventbus.broker.inbox import receive
 from eventbus.broker.wire import encode
-from eventbus.envelope import Envelope
-from eventbus.ids import uuid7
 from eventbus.models import Delivery, OutboxMessage
-from eventbus.tests.sample import ThingHappened
+from eventbus.tests.sample import ThingHappened, thing_happened_envelope
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,16 +48,7 @@ def statements_seen() -> Iterator[list[tuple[str, str, object]]]:
 
 
 def arriving(thing_id: int) -> Received:
-    envelope = Envelope(
-        event_id=uuid7(),
-        name="samples.thing_happened",
-        version=1,
-        occurred_at=timezone.now(),
-        producer="samples",
-        correlation_id="c",
-        causation_id=None,
-        payload={"thing_id": thing_id, "label": ""},
-    )
+    envelope = thing_happened_envelope({"thing_id": thing_id, "label": ""})
     wire = encode(envelope)
     return Received("q", 1, wire.message_id, wire.body, wire.headers)
 

@@ -5,7 +5,6 @@ from typing import Any, cast
 
 import pytest
 from django.db import transaction
-from django.utils import timezone
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -18,10 +17,9 @@ from eventbus.broker.inbox import receive
 from eventbus.broker.relay import relay_batch
 from eventbus.broker.wire import decode, encode
 from eventbus.envelope import Envelope
-from eventbus.ids import uuid7
 from eventbus.models import OutboxMessage
 from eventbus.storage import store_for
-from eventbus.tests.sample import ThingAnnounced, ThingHappened
+from eventbus.tests.sample import ThingAnnounced, ThingHappened, thing_happened_envelope
 
 
 @pytest.fixture
@@ -130,17 +128,7 @@ def test_the_relay_sends_in_a_span_linked_to_the_create_span_and_the_header_carr
 def test_a_received_message_is_processed_in_the_trace_of_its_create_span(db, spans, subscribe):
     subscribe(ThingHappened, lambda event: None)
     traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-    arriving = Envelope(
-        event_id=uuid7(),
-        name="samples.thing_happened",
-        version=1,
-        occurred_at=timezone.now(),
-        producer="samples",
-        correlation_id="c",
-        causation_id=None,
-        payload={"thing_id": 4, "label": ""},
-        traceparent=traceparent,
-    )
+    arriving = thing_happened_envelope({"thing_id": 4, "label": ""}, traceparent=traceparent)
     wire = encode(arriving)
 
     result = receive([Received("q", 1, wire.message_id, wire.body, wire.headers)])
@@ -159,17 +147,7 @@ def test_a_received_message_is_processed_in_the_trace_of_its_create_span(db, spa
 
 
 def envelope_with(traceparent: str) -> Envelope:
-    return Envelope(
-        event_id=uuid7(),
-        name="samples.thing_happened",
-        version=1,
-        occurred_at=timezone.now(),
-        producer="samples",
-        correlation_id="c",
-        causation_id=None,
-        payload={"thing_id": 1},
-        traceparent=traceparent,
-    )
+    return thing_happened_envelope({"thing_id": 1}, traceparent=traceparent)
 
 
 def read_back(envelope: Envelope, **headers: Any) -> Envelope:

@@ -25,7 +25,7 @@ from eventbus.models import Delivery, OutboxMessage
 from eventbus.storage import envelope_of
 from eventbus.subscriptions import unsubscribe
 from eventbus.testing import isolated_event_registry
-from eventbus.tests.sample import ThingHappened
+from eventbus.tests.sample import ThingHappened, thing_happened_envelope
 
 NAME = "samples.thing_happened"
 
@@ -251,18 +251,8 @@ def test_the_project_passes_the_version_checks():
 
 def test_a_payload_with_fields_this_process_does_not_know_is_read_without_them():
     """A newer producer added an optional field; a consumer on older code still reads it."""
-    from eventbus.envelope import Envelope
 
-    envelope = Envelope(
-        event_id=uuid.uuid4(),
-        name="samples.thing_happened",
-        version=1,
-        occurred_at=timezone.now(),
-        producer="samples",
-        correlation_id="c",
-        causation_id=None,
-        payload={"thing_id": 3, "label": "x", "added_later": True},
-    )
+    envelope = thing_happened_envelope({"thing_id": 3, "label": "x", "added_later": True})
 
     assert envelope.event() == ThingHappened(thing_id=3, label="x")
 

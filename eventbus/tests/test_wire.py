@@ -1,11 +1,9 @@
 """The wire format's checks at their edges, without a broker."""
 
 import json
-import uuid
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from eventbus.broker.wire import (
     MAX_JSON_DEPTH,
@@ -17,19 +15,11 @@ from eventbus.broker.wire import (
 )
 from eventbus.envelope import Envelope
 from eventbus.models import OutboxMessage
+from eventbus.tests.sample import thing_happened_envelope
 
 
 def wire_of(payload: dict, **headers):
-    event = Envelope(
-        event_id=uuid.uuid4(),
-        name="samples.thing_happened",
-        version=1,
-        occurred_at=timezone.now(),
-        producer="samples",
-        correlation_id="c",
-        causation_id=None,
-        payload=payload,
-    )
+    event = thing_happened_envelope(payload)
     wire = encode(event)
     return wire, {**wire.headers, **headers}
 
