@@ -17,16 +17,14 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import suppress
 from pathlib import Path
 
 import pytest
 
 from config.management.commands.load_demo_data import CUSTOMER
-from tests.support.databases import poll
 from tests.support.http import http
-from tests.support.processes import free_ports
-from tools.split import Processes, run, web_server
+from tests.support.processes import gunicorn_serving
+from tools.split import run
 
 CHECKS = [
     "not_a_server_error",
@@ -58,22 +56,8 @@ def served_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     }
     run(["manage.py", "migrate", "--no-input", "-v0"], env=env, timeout=120)
     run(["manage.py", "load_demo_data", "--quiet"], env=env, timeout=120)
-    (port,) = free_ports(1)
-    url = f"http://127.0.0.1:{port}"
-    server = Processes(quiet=True)
-    try:
-        server.launch("api", web_server(port, workers=1), env)
-
-        def serving() -> bool:
-            server.check_alive()
-            with suppress(OSError):
-                return http("GET", f"{url}/api/", timeout=2).status == 200
-            return False
-
-        poll(serving, timeout=60, what="gunicorn serves the API")
+    with gunicorn_serving("api", env, ready_status=200, what="gunicorn serves the API") as (url, _):
         yield url
-    finally:
-        server.stop()
 
 
 def schemathesis(*arguments: str, cwd: Path) -> tuple[int, str]:

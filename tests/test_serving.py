@@ -26,8 +26,8 @@ import pytest
 
 from tests.support.databases import poll
 from tests.support.http import Response, http
-from tests.support.processes import client_ports, free_ports
-from tools.split import Processes, run, web_server
+from tests.support.processes import client_ports, gunicorn_serving
+from tools.split import Processes, run
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REGISTER = "/api/accounts/register/"
@@ -74,22 +74,10 @@ def served(
     """The monolith on the production settings under gunicorn: its URL and its processes."""
     shutil.copyfile(set_up / "served.sqlite3", tmp_path / "served.sqlite3")
     env = production_env(tmp_path, DJANGO_STATIC_ROOT=str(set_up / "static"), **environment)
-    (port,) = free_ports(1)
-    url = f"http://127.0.0.1:{port}"
-    server = Processes(quiet=True)
-    try:
-        server.launch("web", web_server(port, workers=workers), env)
-
-        def serving() -> bool:
-            server.check_alive()
-            with suppress(OSError):
-                return http("GET", f"{url}/api/", timeout=2).status < 500
-            return False
-
-        poll(serving, timeout=60, what="gunicorn serves the production settings")
-        yield url, server
-    finally:
-        server.stop()
+    with gunicorn_serving(
+        "web", env, workers=workers, what="gunicorn serves the production settings"
+    ) as serving:
+        yield serving
 
 
 def fetch(url: str) -> tuple[int, str, str]:

@@ -59,21 +59,42 @@ def monolith_server(server: str, port: int) -> Iterator[tuple[str, Database]]:
         }
         run(["manage.py", "migrate", "--no-input", "-v0"], env=env, timeout=120)
         run(["manage.py", "load_catalogue"], env=env, timeout=120)
-        monolith = Processes(quiet=True)
-        try:
-            monolith.launch("monolith-web", web_server(port, workers=1), env)
-            url = f"http://127.0.0.1:{port}"
+        with gunicorn_serving("monolith-web", env, port=port, what="the monolith serves") as web:
+            yield web[0], database
 
-            def serving() -> bool:
-                monolith.check_alive()
-                with suppress(OSError):
-                    return http("GET", f"{url}/api/", timeout=2).status < 500
-                return False
 
-            poll(serving, timeout=60, what="the monolith serves")
-            yield url, database
-        finally:
-            monolith.stop()
+@contextmanager
+def gunicorn_serving(
+    name: str,
+    env: dict[str, str],
+    *,
+    what: str,
+    port: int | None = None,
+    workers: int = 1,
+    ready_status: int | None = None,
+) -> Iterator[tuple[str, Processes]]:
+    """The project's WSGI app under gunicorn as process ``name`` with ``env``, on ``port``
+    (a free one by default): yields its URL and its processes once ``GET /api/`` answers
+    (``ready_status`` exactly, or anything below 500), within 60 s; stopped afterwards.
+    Raises if the server exits or never answers."""
+    if port is None:
+        (port,) = free_ports(1)
+    url = f"http://127.0.0.1:{port}"
+    server = Processes(quiet=True)
+    try:
+        server.launch(name, web_server(port, workers=workers), env)
+
+        def serving() -> bool:
+            server.check_alive()
+            with suppress(OSError):
+                status = http("GET", f"{url}/api/", timeout=2).status
+                return status == ready_status if ready_status else status < 500
+            return False
+
+        poll(serving, timeout=60, what=what)
+        yield url, server
+    finally:
+        server.stop()
 
 
 def client_ports(pid: int, remote_port: int) -> set[int]:
