@@ -36,7 +36,7 @@ from http_orders import BARE, BODY, ORDERS, SETTINGS, prepare
 @contextmanager
 def counting_queries_sent() -> Iterator[list[bytes]]:
     """The queries psycopg sends to the server in the block, each one round trip: a cursor's
-    (of either binding) and a command's (BEGIN, COMMIT). Counted by wrapping psycopg's own
+    (of either binding, prepared or not) and a command's (BEGIN, COMMIT). Counted by wrapping psycopg's own
     senders (private names, for this bench only; cProfile cannot count them: a generator's
     every resumption is a call to it)."""
     from psycopg import _connection_base, _cursor_base, client_cursor
@@ -46,6 +46,10 @@ def counting_queries_sent() -> Iterator[list[bytes]]:
         (_connection_base.BaseConnection, "_exec_command", lambda args: args[1]),
         (_cursor_base.BaseCursor, "_execute_send", lambda args: args[1].query),
         (client_cursor.ClientCursorMixin, "_execute_send", lambda args: args[1].query),
+        # Prepared statements (server-side binding): the PREPARE, once a connection, and
+        # each execution of a prepared statement.
+        (_cursor_base.BaseCursor, "_send_prepare", lambda args: b"PREPARE " + args[2].query),
+        (_cursor_base.BaseCursor, "_send_query_prepared", lambda args: args[2].query),
     ]
     originals = [(cls, name, vars(cls)[name]) for cls, name, _ in targets]
 

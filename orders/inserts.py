@@ -7,6 +7,7 @@ ORM's own insert does, so defaults and ``auto_now`` fields come out the same.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from django.db import connection
@@ -28,18 +29,7 @@ def order_insert_with_lines(order: Order, lines: list[OrderLine]) -> None:
             line.order = order
         OrderLine.objects.bulk_create(lines)
         return
-    order_fields = _insert_fields(Order)
-    line_fields = [f for f in _insert_fields(OrderLine) if f.name != "order"]
-    qn = connection.ops.quote_name
-    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in line_fields)
-    sql = (
-        f"WITH o AS (INSERT INTO {qn(Order._meta.db_table)} ({_columns(order_fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(order_fields))}) RETURNING id), "
-        f"l AS (INSERT INTO {qn(OrderLine._meta.db_table)} "
-        f"({qn('order_id')}, {_columns(line_fields)}) "
-        f"SELECT o.id, u.* FROM o, unnest({arrays}) AS u RETURNING id, sku) "
-        "SELECT o.id, l.id, l.sku FROM o, l"
-    )
+    sql, order_fields, line_fields = _statement(connection.vendor)
     params = _values(order, order_fields) + [
         list(column) for column in zip(*(_values(line, line_fields) for line in lines), strict=True)
     ]
@@ -54,6 +44,25 @@ def order_insert_with_lines(order: Order, lines: list[OrderLine]) -> None:
     for line in lines:
         line.order = order
         line.pk = line_ids[line.sku]
+
+
+@cache
+def _statement(vendor: str) -> tuple[str, list[Field[Any, Any]], list[Field[Any, Any]]]:
+    """The statement and the fields it writes: built once, not on every order (the vendor is
+    the cache key; only PostgreSQL comes here)."""
+    order_fields = _insert_fields(Order)
+    line_fields = [f for f in _insert_fields(OrderLine) if f.name != "order"]
+    qn = connection.ops.quote_name
+    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in line_fields)
+    sql = (
+        f"WITH o AS (INSERT INTO {qn(Order._meta.db_table)} ({_columns(order_fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(order_fields))}) RETURNING id), "
+        f"l AS (INSERT INTO {qn(OrderLine._meta.db_table)} "
+        f"({qn('order_id')}, {_columns(line_fields)}) "
+        f"SELECT o.id, u.* FROM o, unnest({arrays}) AS u RETURNING id, sku) "
+        "SELECT o.id, l.id, l.sku FROM o, l"
+    )
+    return sql, order_fields, line_fields
 
 
 def _insert_fields(model: type[Model]) -> list[Field[Any, Any]]:

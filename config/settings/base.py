@@ -96,6 +96,15 @@ SQLITE_OPTIONS = {
 }
 
 
+# PostgreSQL: parameters bound on the server, and a statement run this many times on a
+# connection is prepared there (psycopg's default threshold), so PostgreSQL parses and plans
+# it once per connection instead of every time (with persistent connections, about a third
+# of the database's CPU for an order). DB_PREPARED_STATEMENTS=0 turns both off, e.g. behind
+# PgBouncer older than 1.21 in transaction pooling mode, which cannot route prepared
+# statements.
+POSTGRES_PREPARED_OPTIONS = {"server_side_binding": True, "prepare_threshold": 5}
+
+
 def database_from_env(default_sqlite_path: Path) -> dj_database_url.DBConfig:
     """DATABASE_URL when set (postgres://...), else a SQLite file at the given path."""
     config = dj_database_url.parse(
@@ -106,6 +115,8 @@ def database_from_env(default_sqlite_path: Path) -> dj_database_url.DBConfig:
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config["OPTIONS"] = dict(SQLITE_OPTIONS)
         Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    elif env_bool("DB_PREPARED_STATEMENTS", True):
+        config["OPTIONS"] = {**config.get("OPTIONS", {}), **POSTGRES_PREPARED_OPTIONS}
     return config
 
 

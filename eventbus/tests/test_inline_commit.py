@@ -1,11 +1,15 @@
 """Inline delivery's last write: the success record, sent with the COMMIT where the store can.
 
-On PostgreSQL the handler's transaction ends with one query string, the record and then
-COMMIT, one round trip less; the guarantees stay those of a separate COMMIT: the effects and
-the record commit together, a failed record commits nothing, the on-commit callbacks run
-after it. Runs on SQLite too, where the block's exit commits.
+On PostgreSQL with parameters bound on the client (Django's default) the handler's
+transaction ends with one query string, the record and then COMMIT, one round trip less;
+with server-side binding and prepared statements (this project's default there) the record
+is a prepared statement of its own and the COMMIT follows. Either way the guarantees are
+those of a separate COMMIT: the effects and the record commit together, a failed record
+commits nothing, the on-commit callbacks run after it. Each test runs with both bindings on
+PostgreSQL, and on SQLite, where the block's exit commits.
 """
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,6 +29,28 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.eventbus_rede
 POSTGRESQL = connection.vendor == "postgresql"
 
 
+@pytest.fixture(autouse=True, params=["client", "server"] if POSTGRESQL else ["sqlite"])
+def binding(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Where the connection binds parameters: "client" (Django's default) or "server" with
+    prepared statements (config/settings/base.py), each on a new connection."""
+    if not POSTGRESQL:
+        yield request.param
+        return
+    options = connection.settings_dict["OPTIONS"]
+    saved = dict(options)
+    options.pop("server_side_binding", None)
+    options.pop("prepare_threshold", None)
+    if request.param == "server":
+        options.update(server_side_binding=True, prepare_threshold=5)
+    connection.close()
+    try:
+        yield request.param
+    finally:
+        options.clear()
+        options.update(saved)
+        connection.close()
+
+
 def reacts(event: ThingHappened) -> None:
     """Its effect: an event of its own, so a row in the outbox."""
     publish(OtherThingHappened(thing_id=event.thing_id))
@@ -34,7 +60,9 @@ def names() -> list[str]:
     return sorted(OutboxMessage.objects.values_list("name", flat=True))
 
 
-def test_the_record_carries_the_commit_and_effects_and_record_stand(subscribe: Any) -> None:
+def test_the_record_carries_the_commit_and_effects_and_record_stand(
+    subscribe: Any, binding: str
+) -> None:
     # given
     subscribe(ThingHappened, reacts)
     after_commit: list[bool] = []
@@ -44,10 +72,10 @@ def test_the_record_carries_the_commit_and_effects_and_record_stand(subscribe: A
         publish(ThingHappened(thing_id=1))
         transaction.on_commit(lambda: after_commit.append(True))
 
-    # then on PostgreSQL the record's statement ends the transaction itself
+    # then where parameters bind on the client, the record's statement ends the transaction
     records = [q["sql"] for q in captured.captured_queries if "eventbus_delivery" in q["sql"]]
     assert len(records) == 1
-    assert records[0].endswith("; COMMIT") is POSTGRESQL
+    assert records[0].endswith("; COMMIT") is (binding == "client")
     # and the handler's effect, its record and the dispatched mark are committed
     assert names() == ["samples.other_thing_happened", "samples.thing_happened"]
     delivery = Delivery.objects.get()
