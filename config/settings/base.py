@@ -97,12 +97,19 @@ SQLITE_OPTIONS = {
 
 
 # PostgreSQL: parameters bound on the server, and a statement run this many times on a
-# connection is prepared there (psycopg's default threshold), so PostgreSQL parses and plans
-# it once per connection instead of every time (with persistent connections, about a third
-# of the database's CPU for an order). DB_PREPARED_STATEMENTS=0 turns both off, e.g. behind
-# PgBouncer older than 1.21 in transaction pooling mode, which cannot route prepared
+# connection prepared there (psycopg's default threshold): PostgreSQL parses it once per
+# connection, and the client sends values instead of quoting them into the SQL. Each
+# execution is still planned for its own values (plan_cache_mode): a generic plan made while
+# a table is new and tiny (a fresh outbox) stays cached and turns into a sequential scan as
+# the table grows, until autovacuum analyzes it (bench/http_orders.py lost a third of its
+# throughput that way within a minute). DB_PREPARED_STATEMENTS=0 turns this off, e.g.
+# behind PgBouncer older than 1.21 in transaction pooling mode, which cannot route prepared
 # statements.
-POSTGRES_PREPARED_OPTIONS = {"server_side_binding": True, "prepare_threshold": 5}
+POSTGRES_PREPARED_OPTIONS = {
+    "server_side_binding": True,
+    "prepare_threshold": 5,
+    "options": "-c plan_cache_mode=force_custom_plan",
+}
 
 
 def database_from_env(default_sqlite_path: Path) -> dj_database_url.DBConfig:

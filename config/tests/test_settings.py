@@ -112,3 +112,23 @@ def tables(path: Path) -> list[str]:
         return []
     with closing(sqlite3.connect(path)) as db:
         return [name for (name,) in db.execute("SELECT name FROM sqlite_master")]
+
+
+def test_postgresql_prepares_statements_and_plans_each_execution(monkeypatch: pytest.MonkeyPatch):
+    # given a PostgreSQL URL and no choice made
+    from config.settings.base import database_from_env
+
+    monkeypatch.setenv("DATABASE_URL", "postgres://app@db.internal:5432/shop")
+    monkeypatch.delenv("DB_PREPARED_STATEMENTS", raising=False)
+
+    # then parameters bind on the server, repeated statements are prepared, and each
+    # execution is planned for its own values
+    assert database_from_env(Path("unused.sqlite3"))["OPTIONS"] == {
+        "server_side_binding": True,
+        "prepare_threshold": 5,
+        "options": "-c plan_cache_mode=force_custom_plan",
+    }
+
+    # and DB_PREPARED_STATEMENTS=0 (PgBouncer before 1.21) is Django's default: no options
+    monkeypatch.setenv("DB_PREPARED_STATEMENTS", "0")
+    assert database_from_env(Path("unused.sqlite3")).get("OPTIONS", {}) == {}
