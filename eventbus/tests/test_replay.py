@@ -6,7 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import transaction
+from django.db import connection, transaction
 
 from eventbus import DoNotRetry, publish
 from eventbus.models import Delivery, OutboxMessage
@@ -254,3 +254,55 @@ def test_the_function_raises_replay_error_for_a_stranger(subscribe):
     subscribe(ThingHappened, reader)
     with pytest.raises(ReplayError, match="nobody does not subscribe"):
         replay(event=THING, handler="nobody")
+
+
+def record_elsewhere(event_id: object, handler: str) -> None:
+    """Another process's delivery of the same pair, committed on a connection of its own."""
+    from django.utils import timezone
+
+    try:
+        Delivery.objects.create(
+            message_id=event_id,
+            handler=handler,
+            status=Delivery.Status.SUCCEEDED,
+            attempts=1,
+            created_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
+    finally:
+        connection.close()
+
+
+def racer(event: ThingHappened) -> None:
+    """Has an effect, while another process delivers the same event to it and records first."""
+    import threading
+
+    from eventbus import current_envelope
+
+    publish(OtherThingHappened(thing_id=event.thing_id))
+    envelope = current_envelope()
+    assert envelope is not None
+    other = threading.Thread(target=record_elsewhere, args=(envelope.event_id, f"{HERE}.racer"))
+    other.start()
+    other.join()
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="SQLite serializes writers: no other process can record while replay's transaction is open",
+)
+def test_a_delivery_recorded_first_by_another_process_stands_and_replay_skips(subscribe):
+    # given a stored event, and a handler that another process delivers at the same moment
+    (message,) = stored(7)
+    subscribe(ThingHappened, racer)
+
+    # when it is replayed and the other process records its delivery first
+    out = run("--event", THING, "--handler", f"{HERE}.racer")
+
+    # then the replay skips it instead of failing, its own effect rolled back
+    assert out == f"Replayed 1 {THING} events to {HERE}.racer: 1 skipped.\n"
+    assert not OutboxMessage.objects.filter(name="samples.other_thing_happened").exists()
+    # and the other process's delivery is the one recorded
+    assert list(Delivery.objects.values_list("message_id", "handler", "status", "attempts")) == [
+        (message.pk, f"{HERE}.racer", "succeeded", 1)
+    ]
