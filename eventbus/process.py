@@ -6,14 +6,23 @@ import signal
 import socket
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connections, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+
+#: What a lost or refused database connection raises (a restart, a failover, a connection
+#: killed on the server): the process closes its connection, pauses and carries on.
+DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
+
+#: Reconnecting to a database or broker that is away: the first pause, doubled after each
+#: failure up to the longest.
+RECONNECT_FIRST_SECONDS = 0.5
+RECONNECT_MAX_SECONDS = 30.0
 
 #: How often a worker or consumer refreshes its heartbeat row.
 HEARTBEAT_EVERY = timedelta(seconds=5)
@@ -39,20 +48,53 @@ def stop_on_signals(name: str, stop: Callable[[], None], logger: logging.Logger)
             signal.signal(signum, handler)
 
 
+def next_reconnect_pause(previous: float) -> float:
+    """The pause before the next connection attempt, after one of ``previous`` seconds
+    (0 for the first failure)."""
+    return min(max(previous * 2, RECONNECT_FIRST_SECONDS), RECONNECT_MAX_SECONDS)
+
+
+def close_database_connection(using: str) -> None:
+    """Drop this thread's connection to ``using`` after it failed, so that the next query
+    opens a new one (Django reconnects only between requests by itself)."""
+    with suppress(*DATABASE_UNAVAILABLE):  # gone already: Django has forgotten it
+        connections[using].close()
+
+
+def connection_lost(exc: BaseException, using: str) -> bool:
+    """Whether ``exc`` is the database connection going away (not a handler's own error such
+    as a deadlock or a lock timeout, after which the connection still works)."""
+    if not isinstance(exc, DATABASE_UNAVAILABLE):
+        return False
+    connection = connections[using]
+    raw = connection.connection
+    return (
+        raw is None
+        or connection.closed_in_transaction
+        or bool(getattr(raw, "closed", False) or getattr(raw, "broken", False))
+    )
+
+
 class Heartbeat:
     """A process's row in a heartbeat table (the Worker or Consumer model), refreshed at most
-    every HEARTBEAT_EVERY; others take the process for dead once it is PRESUMED_DEAD_AFTER old."""
+    every HEARTBEAT_EVERY; others take the process for dead once it is PRESUMED_DEAD_AFTER old.
+    A row pruned meanwhile (the database was away longer than that, and another process
+    started) is made again at the next beat."""
 
-    def __init__(self, rows: QuerySet[Any], name: str) -> None:
+    def __init__(self, rows: QuerySet[Any], name: str, fields: dict[str, Any]) -> None:
         self.rows = rows
         self.name = name
+        self.fields = fields
         self._last = time.monotonic()
 
     def beat(self) -> None:
-        """Refresh the row if HEARTBEAT_EVERY has passed since the last time."""
+        """Refresh the row if HEARTBEAT_EVERY has passed since the last time. Raises what
+        the database raises (DATABASE_UNAVAILABLE while it is away)."""
         if time.monotonic() - self._last < HEARTBEAT_EVERY.total_seconds():
             return
-        self.rows.filter(name=self.name).update(heartbeat_at=timezone.now())
+        now = timezone.now()
+        if not self.rows.filter(name=self.name).update(heartbeat_at=now):
+            self.rows.create(name=self.name, **{**self.fields, "heartbeat_at": now})
         self._last = time.monotonic()
 
 
@@ -70,19 +112,23 @@ def heartbeat_row(
     now)`` may refuse to start (by raising), then this process's row is created."""
     now = timezone.now()
     rows = model.objects.using(using)
+    row_fields = {
+        "hostname": socket.gethostname(),
+        "pid": os.getpid(),
+        "started_at": now,
+        "heartbeat_at": now,
+        **fields,
+    }
     with transaction.atomic(using=using):
         rows.filter(heartbeat_at__lt=now - PRESUMED_DEAD_AFTER).delete()
         if check is not None:
             check(rows, now)
-        rows.create(
-            name=name,
-            hostname=socket.gethostname(),
-            pid=os.getpid(),
-            started_at=now,
-            heartbeat_at=now,
-            **fields,
-        )
+        rows.create(name=name, **row_fields)
     try:
-        yield Heartbeat(rows, name)
+        yield Heartbeat(rows, name, row_fields)
     finally:
-        rows.filter(name=name).delete()
+        try:
+            rows.filter(name=name).delete()
+        except DATABASE_UNAVAILABLE:
+            # Stopping while the database is away: the row goes stale and is pruned later.
+            close_database_connection(using)

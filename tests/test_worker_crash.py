@@ -309,3 +309,42 @@ def test_sigterm_stops_the_worker_after_its_current_batch(
         rest, _ = summary(harness.manage(db, "eventbus", "worker", "--once", timeout=90, **quick))
         assert rest == events - messages
         assert assert_each_event_delivered_once(db, TICK_HANDLERS) == events
+
+
+def test_a_worker_whose_database_connections_are_killed_carries_on(
+    template: Database, tmp_path: Path
+) -> None:
+    # Given a worker draining a backlog through a slow handler,
+    events, batch = 1000, 20
+    attempt_log = tmp_path / "attempts.log"
+    slow = {"PROOF_HANDLER_SLEEP_MS": "2", "PROOF_ATTEMPT_LOG": str(attempt_log)}
+    with harness.throwaway_database(template, "proof_outage") as db:
+        harness.fill_ticks(db, events)
+        worker = harness.worker(db, f"--batch-size={batch}", "--poll=0.2", **slow)
+        undispatched = "SELECT count(*) FROM eventbus_outboxmessage WHERE dispatched_at IS NULL"
+        poll(lambda: db.value(undispatched) < events - batch, timeout=60, what="a drain")
+
+        # when the server drops every connection it has (a restart, a failover), twice,
+        others = (
+            "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        for _ in range(2):  # (the second once the worker is connected again)
+            poll(
+                lambda: db.value(f"SELECT count(pg_terminate_backend(pid)) {others}") > 0,
+                timeout=30,
+                what="a connection to drop",
+                interval=0.05,
+            )
+
+        # then the worker is still running, reconnects and drains the rest,
+        poll(lambda: db.value(undispatched) == 0, timeout=90, what="the rest drained")
+        assert worker.poll() is None, worker.communicate()[1]
+        # with its heartbeat row still there, and says why it paused,
+        assert db.value("SELECT count(*) FROM eventbus_worker") == 1
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=30)
+        assert worker.returncode == 0, err
+        assert "database unavailable" in err
+        # each event delivered exactly once: a batch cut short rolled back with its effects.
+        assert summary(out)[0] <= events
+        assert assert_each_event_delivered_once(db, TICK_HANDLERS) == events

@@ -28,17 +28,6 @@ logger = logging.getLogger("eventbus.amqp")
 #: within two of them (both sides check at every poll), instead of never.
 HEARTBEAT_SECONDS = 30
 
-#: Reconnecting to a broker that is away: the first pause, doubled after each failure up
-#: to the longest (the relay and the consumer alike).
-RECONNECT_FIRST_SECONDS = 0.5
-RECONNECT_MAX_SECONDS = 30.0
-
-
-def next_reconnect_pause(previous: float) -> float:
-    """The pause before the next connection attempt, after one of ``previous`` seconds
-    (0 for the first failure)."""
-    return min(max(previous * 2, RECONNECT_FIRST_SECONDS), RECONNECT_MAX_SECONDS)
-
 
 #: What a lost or refused broker connection raises: retry after a pause.
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (

@@ -1,9 +1,9 @@
 """The consumer process: one durable queue per module, handled in batches, acked after commit.
 
 It consumes the events that this process's handlers subscribe to and that no installed
-module produces (those arrive locally, through the outbox). A lost broker connection is
-retried with backoff; messages that were not yet acknowledged come back and are
-deduplicated by event id. While it runs, a ``Consumer`` row (name, host, pid, queues)
+module produces (those arrive locally, through the outbox). A lost broker connection, or a
+database that is away (a restart, a failover), is retried with backoff; messages that were
+not yet acknowledged come back and are deduplicated by event id. While it runs, a ``Consumer`` row (name, host, pid, queues)
 carries its heartbeat, so readiness checks and ``eventbus stats`` can see it; a clean stop
 removes the row, and rows whose heartbeat went stale are pruned when a consumer starts.
 """
@@ -15,17 +15,18 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from eventbus.broker.amqp import (
-    CONNECTION_ERRORS,
-    BatchingConsumer,
-    Received,
-    next_reconnect_pause,
-)
+from eventbus.broker.amqp import CONNECTION_ERRORS, BatchingConsumer, Received
 from eventbus.broker.inbox import receive
 from eventbus.broker.topology import consumed_queues
 from eventbus.conf import bus_settings
 from eventbus.models import Consumer as ConsumerRow
-from eventbus.process import heartbeat_row, stop_on_signals
+from eventbus.process import (
+    DATABASE_UNAVAILABLE,
+    close_database_connection,
+    heartbeat_row,
+    next_reconnect_pause,
+    stop_on_signals,
+)
 
 logger = logging.getLogger("eventbus.broker.consumer")
 
@@ -77,10 +78,19 @@ class Consumer:
         )
         with registered as heartbeat, stop_on_signals("consumer", self.stop, logger):
             while not self._stopping:
-                heartbeat.beat()
                 try:
+                    heartbeat.beat()
                     handled = self._transport.poll(timeout=self.poll)
                     backoff = 0.0
+                except DATABASE_UNAVAILABLE as exc:
+                    # The batch was not acknowledged: closing the channel hands it back.
+                    close_database_connection(self.using)
+                    self._transport.close()
+                    self.totals.reconnects += 1
+                    backoff = next_reconnect_pause(backoff)
+                    logger.warning("database unavailable (%s); retrying in %.1f s", exc, backoff)
+                    self._pause(backoff)
+                    continue
                 except CONNECTION_ERRORS as exc:
                     self._transport.close()
                     self.totals.reconnects += 1

@@ -14,10 +14,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from eventbus import tracing
-from eventbus.broker.amqp import CONNECTION_ERRORS, ConfirmingPublisher, next_reconnect_pause
+from eventbus.broker.amqp import CONNECTION_ERRORS, ConfirmingPublisher
 from eventbus.broker.wire import encode
 from eventbus.conf import bus_settings
 from eventbus.envelope import Envelope
+from eventbus.process import next_reconnect_pause
 from eventbus.signals import announce, message_relayed
 from eventbus.storage import store_for
 

@@ -42,6 +42,7 @@ from eventbus.events import Event
 from eventbus.exceptions import DoNotRetry, UnknownEventError
 from eventbus.logcontext import log_extra
 from eventbus.models import DUE, Delivery
+from eventbus.process import connection_lost
 from eventbus.signals import (
     announce,
     delivery_dead_lettered,
@@ -150,7 +151,9 @@ def deliver(job: Job, session: "Session") -> Outcome:
     """Decide what to do with ``job``, do it, and record the outcome through ``session``.
 
     Never raises for a handler's failure (it is recorded), except in an optimistic session,
-    which raises HandlerFailed so that its caller can roll the batch back."""
+    which raises HandlerFailed so that its caller can roll the batch back. A lost database
+    connection is no handler's failure: in a session inside the caller's transaction it is
+    raised as it came (eventbus.process.connection_lost), and the caller tries again."""
     decision = decide(job, session)
     if decision.action is Action.SKIP:
         return Outcome(job.handler_id, SKIPPED)
@@ -262,6 +265,10 @@ class Session:
                 with handling(job.envelope):
                     redelivery.handle(sub, event, using=self.using)
         except Exception as exc:
+            if connection_lost(exc, self.using):
+                # Not the handler's failure: the caller's transaction is gone with the
+                # connection, nothing of the batch is recorded, and it is tried again whole.
+                raise
             if not self.careful:
                 raise HandlerFailed(job.key, exc) from exc
             return self.fail(job, sub, exc, duration=time.perf_counter() - started)

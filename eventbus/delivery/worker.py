@@ -5,7 +5,9 @@ dead process left undispatched (after the grace period) and runs due retries. In
 runs the Django tasks enqueued through eventbus.tasks (they are due deliveries), of every
 queue or of the ``queues`` it is given. On PostgreSQL it sleeps on LISTEN/NOTIFY and wakes
 as soon as a transaction publishes or enqueues; every ``poll`` seconds it also looks by
-itself (retries fall due without any notification).
+itself (retries fall due without any notification). A database that goes away (a restart,
+a failover, its connections killed) is waited for with backoff, and the worker carries on
+where the outbox stands when it is back.
 """
 
 import logging
@@ -14,9 +16,10 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connections
 from django.db.models import QuerySet
@@ -28,7 +31,14 @@ from eventbus.delivery.due import BATCH_SIZE, UNDISPATCHED_GRACE, retry_due_batc
 from eventbus.delivery.engine import Outcome
 from eventbus.exceptions import EventBusError
 from eventbus.models import Worker as WorkerRow
-from eventbus.process import Heartbeat, heartbeat_row, stop_on_signals
+from eventbus.process import (
+    DATABASE_UNAVAILABLE,
+    Heartbeat,
+    close_database_connection,
+    heartbeat_row,
+    next_reconnect_pause,
+    stop_on_signals,
+)
 from eventbus.storage import store_for
 from eventbus.transports import transport
 
@@ -49,6 +59,7 @@ class WorkerTotals:
     retries: int = 0
     batches: int = 0
     relayed: int = 0
+    reconnects: int = 0
 
 
 class Worker:
@@ -108,9 +119,20 @@ class Worker:
         # was: whatever commits meanwhile has notified it, so it waits instead of
         # claiming again (half the queries per event when events come one at a time).
         notified = self._notified and bus_settings.DELIVERY == "worker"
+        backoff = 0.0
         while not self._stopping:
-            worked = self.tick()
-            heartbeat.beat()
+            try:
+                worked = self.tick()
+                heartbeat.beat()
+            except DATABASE_UNAVAILABLE as exc:
+                # A batch cut short rolled back: its rows are still there to claim.
+                close_database_connection(self.using)
+                self.totals.reconnects += 1
+                backoff = next_reconnect_pause(backoff)
+                logger.warning("database unavailable (%s); retrying in %.1f s", exc, backoff)
+                self._sleep(backoff)
+                continue
+            backoff = 0.0
             if worked and (self.once or self._more_due or not notified):
                 continue
             if self.once:
@@ -188,12 +210,18 @@ class Worker:
 
     @contextmanager
     def _listener(self) -> Iterator[Callable[[float], None]]:
-        """Yield wait(seconds): returns early on a NOTIFY (PostgreSQL) or a stop request."""
-        listener = store_for(self.using).listener()
+        """Yield wait(seconds): returns early on a NOTIFY (PostgreSQL) or a stop request.
+
+        A listening connection that fails (the database went away) is dropped, and the wait
+        sleeps instead; the next wait listens again once the database answers. A NOTIFY sent
+        meanwhile is lost, which the ``poll`` look makes up for."""
+        store = store_for(self.using)
+        listener = store.listener()
         if listener is None:
             yield self._sleep
             return
         self._notified = True
+        current: list[Any] = [listener]
 
         def wait(seconds: float) -> None:
             deadline = time.monotonic() + seconds
@@ -201,16 +229,32 @@ class Worker:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return
-                # Short slices, so a stop signal is seen promptly; a NOTIFY ends the wait.
-                if listener.wait(min(left, 0.5)):
+                try:
+                    if current[0] is None:
+                        current[0] = store.listener()
+                    # Short slices, so a stop signal is seen promptly; a NOTIFY ends the wait.
+                    if current[0].wait(min(left, 0.5)):
+                        return
+                except DATABASE_UNAVAILABLE as exc:
+                    if current[0] is not None:
+                        logger.warning("listening for NOTIFY failed (%s); polling", exc)
+                        _close_quietly(current[0])
+                        current[0] = None
+                    self._sleep(min(left, self.poll))
                     return
 
         try:
             yield wait
         finally:
-            listener.close()
+            if current[0] is not None:
+                _close_quietly(current[0])
 
     def _sleep(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
         while not self._stopping and time.monotonic() < deadline:
             time.sleep(min(0.05, max(deadline - time.monotonic(), 0)))
+
+
+def _close_quietly(listener: Any) -> None:
+    with suppress(*DATABASE_UNAVAILABLE):
+        listener.close()

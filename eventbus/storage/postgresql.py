@@ -357,8 +357,11 @@ class _PostgresListener:
         self._raw.execute(f"LISTEN {NOTIFY_CHANNEL}")
 
     def wait(self, seconds: float) -> bool:
-        for _ in self._raw.notifies(timeout=max(seconds, 0.0), stop_after=1):
-            return True
+        """Whether a NOTIFY came within ``seconds``; raises Django's OperationalError when the
+        connection is lost."""
+        with self._connection.wrap_database_errors:
+            for _ in self._raw.notifies(timeout=max(seconds, 0.0), stop_after=1):
+                return True
         return False
 
     def close(self) -> None:

@@ -294,3 +294,38 @@ def test_a_running_consumer_refreshes_its_heartbeat(broker, subscribe, monkeypat
 
     assert beats[0] < beats[1] < beats[2]
     assert not ConsumerRow.objects.filter(name=consumer.name).exists()
+
+
+# Out of the redelivery drill: counts the probe's calls to prove the message was applied once.
+@pytest.mark.eventbus_redeliver(False)
+def test_a_consumer_whose_database_goes_away_pauses_and_applies_the_batch_later(
+    broker, subscribe, monkeypatch, caplog
+):
+    from django.db import OperationalError
+
+    from eventbus.broker import consumer as consumer_module
+
+    calls = []
+    subscribe(ThingHappened, lambda event: calls.append(event.thing_id))
+    Consumer(once=True, poll=0.2).run()  # declares the queues
+    send(broker, envelope(7))
+    # the database is away for the first batch (a restart): storing it fails
+    real_receive, failures = consumer_module.receive, []
+
+    def receive_once_away(batch, using):
+        if not failures:
+            failures.append(len(batch))
+            raise OperationalError("the connection is closed")
+        return real_receive(batch, using=using)
+
+    monkeypatch.setattr(consumer_module, "receive", receive_once_away)
+    monkeypatch.setattr(process_module, "RECONNECT_FIRST_SECONDS", 0.05)
+
+    totals = Consumer(once=True, poll=0.5).run()
+
+    # then the consumer paused instead of dying, and the unacknowledged batch came back once
+    assert failures == [1]
+    assert totals.reconnects == 1
+    assert "database unavailable (the connection is closed)" in caplog.text
+    assert calls == [7]
+    assert (totals.stored, totals.duplicates) == (1, 0)

@@ -1,5 +1,6 @@
 """`eventbus replay`: stored events to one handler, once or again, in a window, oldest first."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
@@ -256,7 +257,7 @@ def test_the_function_raises_replay_error_for_a_stranger(subscribe):
         replay(event=THING, handler="nobody")
 
 
-def record_elsewhere(event_id: object, handler: str) -> None:
+def record_elsewhere(event_id: uuid.UUID, handler: str) -> None:
     """Another process's delivery of the same pair, committed on a connection of its own."""
     from django.utils import timezone
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 
@@ -304,3 +304,53 @@ def test_a_notified_worker_claims_again_after_a_full_batch(subscribe):
 
     assert ticks == [2, 1]
     assert not OutboxMessage.objects.filter(dispatched_at__isnull=True).exists()
+
+
+def test_a_heartbeat_row_pruned_while_the_database_was_away_is_made_again(monkeypatch):
+    import os
+
+    from eventbus import process
+
+    with process.heartbeat_row(WorkerRow, using="default", name="w-1") as heartbeat:
+        # given another process started meanwhile and pruned this row as presumed dead
+        WorkerRow.objects.all().delete()
+        monkeypatch.setattr(process, "HEARTBEAT_EVERY", timedelta(0))
+
+        # when this process beats again
+        heartbeat.beat()
+
+        # then its row is back, fresh, so that stats and readiness see it
+        row = WorkerRow.objects.get()
+        assert (row.name, row.pid) == ("w-1", os.getpid())
+        assert timezone.now() - row.heartbeat_at < timedelta(seconds=5)
+    assert WorkerRow.objects.count() == 0
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="SQLite's in-memory test database ignores close(): no connection to lose",
+)
+@override_settings(EVENTBUS=WORKER_MODE)
+def test_a_lost_connection_is_not_a_handlers_failure(subscribe):
+    from django.db import OperationalError
+
+    from eventbus.delivery.batch import deliver_outbox_batch
+
+    calls = []
+
+    def loses_the_connection(event: ThingHappened) -> None:
+        calls.append(event.thing_id)
+        connection.close()  # as a server restart leaves it
+        raise OperationalError("server closed the connection unexpectedly")
+
+    subscribe(ThingHappened, loses_the_connection)
+    publish_things(1)
+
+    # when a batch meets it, the error goes to the caller (the worker pauses on it)
+    with pytest.raises(OperationalError):
+        deliver_outbox_batch(using="default", batch_size=10)
+
+    # and nothing was recorded against the handler: the event is simply still due
+    assert calls == [1]
+    assert Delivery.objects.count() == 0
+    assert OutboxMessage.objects.get().dispatched_at is None
