@@ -310,7 +310,9 @@ def test_a_consumer_whose_database_goes_away_pauses_and_applies_the_batch_later(
     Consumer(once=True, poll=0.2).run()  # declares the queues
     send(broker, envelope(7))
     # the database is away for the first batch (a restart): storing it fails
-    real_receive, failures = consumer_module.receive, []
+    from eventbus.broker.inbox import receive as real_receive
+
+    failures: list[int] = []
 
     def receive_once_away(batch, using):
         if not failures:
