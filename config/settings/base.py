@@ -56,10 +56,12 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Turns a login refused by django-axes (admin, browsable API) into its lockout page; only
-    # the guard's marker, which does nothing to the response, comes after it.
+    # the guard's marker and the 503 for an unreachable database come after it.
     "axes.middleware.AxesMiddleware",
     # The module of the view being served, for the data-ownership guard (inert while it is off).
     "eventbus.ownership.middleware.ViewModuleMiddleware",
+    # A view that cannot reach the database answers 503 with Retry-After instead of a 500.
+    "config.errors.DatabaseUnavailableMiddleware",
 ]
 
 # django-axes first: it refuses a locked-out username before any password is checked.

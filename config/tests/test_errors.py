@@ -5,7 +5,13 @@ import importlib
 import pytest
 from django.test import Client
 
-from config.errors import BAD_REQUEST, NOT_FOUND, PERMISSION_DENIED, SERVER_ERROR
+from config.errors import (
+    BAD_REQUEST,
+    DATABASE_UNAVAILABLE,
+    NOT_FOUND,
+    PERMISSION_DENIED,
+    SERVER_ERROR,
+)
 
 pytestmark = pytest.mark.urls("config.tests.crash_urls")
 
@@ -89,3 +95,50 @@ def test_every_deployment_answers_api_errors_as_json(urlconf: str) -> None:
         "config.errors.page_not_found",
         "config.errors.server_error",
     )
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [("/api/database-away/", "application/json"), ("/site/database-away/", "text/plain")],
+)
+def test_a_database_that_cannot_be_reached_answers_503_with_retry_after(
+    client: Client, path: str, content_type: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # when a view meets a database that is away (a restart, a failover)
+    response = client.get(path)
+
+    # then the client is told to come back, not that the server broke
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response["Content-Type"] == content_type
+    body = response.json()["detail"] if content_type == "application/json" else response.text
+    assert body == DATABASE_UNAVAILABLE
+    # and operators see it, with the error
+    assert f"database unavailable on GET {path}" in caplog.text
+    assert "port 5432 failed: refused" in caplog.text
+
+
+@pytest.mark.django_db
+def test_an_orders_request_while_the_database_is_away_answers_503(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a signed-in customer, and a database that goes away before the view reads it
+    from django.db import OperationalError
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from orders import selectors
+
+    def away(**kwargs: object) -> None:
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(selectors, "order_list_for_customer", away)
+    token = AccessToken()
+    token["user_id"] = 41
+
+    # when it lists its orders through DRF
+    response = client.get("/api/orders/", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    # then DRF's view answers the same 503
+    assert response.status_code == 503
+    assert response.json() == {"detail": DATABASE_UNAVAILABLE}
+    assert response["Retry-After"] == "5"
