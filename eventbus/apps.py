@@ -25,6 +25,9 @@ class EventbusConfig(AppConfig):
         install_from_settings()
         if configured():
             from eventbus.tasks import runner  # noqa: F401  (subscribes the task runner)
+            from eventbus.tasks import signals as task_signals
+
+            task_signals.connect()
 
         if bus_settings.METRICS:
             if find_spec("prometheus_client") is None:

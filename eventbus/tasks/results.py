@@ -8,10 +8,11 @@ succeeded is SUCCESSFUL, dead and discarded are FAILED. Each failed attempt is o
 
 import uuid
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS
-from django.tasks import TaskResult, TaskResultStatus
+from django.tasks import Task, TaskResult, TaskResultStatus
 from django.tasks.base import TaskError
 from django.tasks.exceptions import TaskResultDoesNotExist
 from django.utils import timezone
@@ -65,14 +66,7 @@ def task_result(
     attempted_at = timezone.now() if running else delivery.updated_at
     started_at = failures[0].failed_at if failures else attempted_at
     finished = status in (TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED)
-    task = replace(
-        load_task(event.task),
-        priority=event.priority,
-        queue_name=event.queue_name,
-        run_after=event.run_after,
-        takes_context=event.takes_context,
-        backend=event.backend,
-    )
+    task = task_of(event)
     result: TaskResult[..., Any] = TaskResult(
         task=task,
         id=str(event_id),
@@ -94,6 +88,41 @@ def task_result(
         returned = TaskReturn.objects.using(using).filter(message_id=event_id).first()
         object.__setattr__(result, "_return_value", returned.value if returned else None)
     return result
+
+
+def task_of(event: TaskEnqueued) -> "Task[..., Any]":
+    """The enqueued task as it was enqueued (its priority, queue, run_after, backend)."""
+    return replace(
+        load_task(event.task),
+        priority=event.priority,
+        queue_name=event.queue_name,
+        run_after=event.run_after,
+        takes_context=event.takes_context,
+        backend=event.backend,
+    )
+
+
+def starting_result(
+    event: TaskEnqueued, *, result_id: str, enqueued_at: datetime
+) -> "TaskResult[..., Any]":
+    """The result as an attempt starting now sees it, made from the event without a query
+    (what ``task_started`` carries): RUNNING; the errors of earlier attempts are not in it
+    (``get_result`` reads them)."""
+    now = timezone.now()
+    return TaskResult(
+        task=task_of(event),
+        id=result_id,
+        status=TaskResultStatus.RUNNING,
+        enqueued_at=enqueued_at,
+        started_at=now,
+        finished_at=None,
+        last_attempted_at=now,
+        args=event.args,
+        kwargs=event.kwargs,
+        backend=event.backend,
+        errors=[],
+        worker_ids=[WORKER_ID],
+    )
 
 
 def exception_path(failure: DeliveryAttempt) -> str:

@@ -14,18 +14,20 @@ from eventbus.subscriptions import subscriber
 from eventbus.tasks.events import TaskEnqueued
 from eventbus.tasks.loading import NotJSON, as_json, load_task
 from eventbus.tasks.results import task_result
+from eventbus.tasks.signals import send_started
 
 
 @subscriber(TaskEnqueued)
 def run_task(event: TaskEnqueued) -> None:
-    """Import the task, call it with its arguments (and its context, as the attempt now
-    running sees it, when it takes one) and store its return value.
+    """Import the task, send ``task_started``, call it with its arguments (and its context,
+    as the attempt now running sees it, when it takes one) and store its return value.
 
     Raises what the task raises (the delivery is retried); DoNotRetry, so dead-lettered at
     once, when the task cannot be found or its return value is not JSON."""
     envelope = current_envelope()
     assert envelope is not None, "run by the delivery engine, which sets the envelope"
     task = load_task(event.task)
+    send_started(event, envelope)
     if event.takes_context:
         context = TaskContext(task_result=task_result(str(envelope.event_id), running=True))
         value = task.call(context, *event.args, **event.kwargs)

@@ -422,3 +422,43 @@ def test_the_runner_is_subscribed_only_where_settings_use_the_outbox_backend():
         assert configured() is False
     with override_settings(TASKS={}):
         assert configured() is False
+
+
+def test_django_s_task_signals_are_sent_started_per_attempt_finished_once():
+    from django.tasks.signals import task_finished, task_started
+
+    from eventbus.tasks import OutboxTaskBackend
+
+    seen: list[tuple[str, str, str, object]] = []
+
+    def on_started(sender, *, task_result, **extra):
+        seen.append(("started", task_result.id, task_result.status, sender))
+
+    def on_finished(sender, *, task_result, **extra):
+        value = task_result.return_value if task_result.status == "SUCCESSFUL" else None
+        seen.append(("finished", task_result.id, task_result.status, value))
+
+    task_started.connect(on_started)
+    task_finished.connect(on_finished)
+    try:
+        # given a task that succeeds, and one that fails on each of its 3 attempts
+        ok = add.enqueue(2, 3)
+        bad = fail.enqueue("no printer")
+        worker_once()
+        for _ in range(2):
+            make_due()
+            worker_once()
+    finally:
+        task_started.disconnect(on_started)
+        task_finished.disconnect(on_finished)
+
+    # then each attempt was started, and each task finished once, as get_result reads it
+    started = [s for s in seen if s[0] == "started"]
+    assert sorted(started, key=lambda s: s[1] != ok.id) == [
+        ("started", ok.id, TaskResultStatus.RUNNING, OutboxTaskBackend),
+        *[("started", bad.id, TaskResultStatus.RUNNING, OutboxTaskBackend)] * 3,
+    ]
+    assert [s for s in seen if s[0] == "finished"] == [
+        ("finished", ok.id, TaskResultStatus.SUCCESSFUL, 5),
+        ("finished", bad.id, TaskResultStatus.FAILED, None),
+    ]
