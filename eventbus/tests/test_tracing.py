@@ -215,3 +215,32 @@ def test_without_the_opentelemetry_package_tracing_is_off(db, spans, monkeypatch
     assert tracing.tracer() is None
     assert envelope.traceparent == ""
     assert spans.get_finished_spans() == ()
+
+
+def test_a_task_enqueued_in_a_trace_is_run_in_that_trace(db, spans, settings):
+    from django.core.management import call_command
+
+    from eventbus.tests.sample_tasks import record
+
+    settings.TASKS = {"default": {"BACKEND": "eventbus.tasks.OutboxTaskBackend"}}
+    # given a request's span, in which a task is enqueued
+    with trace.get_tracer("test").start_as_current_span("POST /api/orders/"), transaction.atomic():
+        result = record.enqueue("traced")
+
+    # when the worker runs it
+    call_command("eventbus", "worker", "--once", stdout=None)
+
+    # then enqueueing made a create span in the request's trace, and the run a process span
+    # under it, the trace context stored with the task as with any event
+    by_name = named(spans)
+    request = by_name["POST /api/orders/"]
+    create = by_name["create eventbus.task_enqueued"]
+    process = by_name["process eventbus.task_enqueued"]
+    trace_id, request_span = hex_ids(request)
+    assert hex_ids(create)[0] == hex_ids(process)[0] == trace_id
+    assert create.parent is not None and create.parent.span_id == int(request_span, 16)
+    assert process.parent is not None and process.parent.span_id == create.context.span_id
+    assert create.attributes is not None
+    assert create.attributes["messaging.message.id"] == result.id
+    stored = OutboxMessage.objects.get(pk=result.id).traceparent
+    assert stored.startswith(f"00-{trace_id}-{hex_ids(create)[1]}-")
