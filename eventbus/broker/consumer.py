@@ -83,25 +83,26 @@ class Consumer:
                     handled = self._transport.poll(timeout=self.poll)
                     backoff = 0.0
                 except DATABASE_UNAVAILABLE as exc:
-                    # The batch was not acknowledged: closing the channel hands it back.
                     close_database_connection(self.using)
-                    self._transport.close()
-                    self.totals.reconnects += 1
-                    backoff = next_reconnect_pause(backoff)
-                    logger.warning("database unavailable (%s); retrying in %.1f s", exc, backoff)
-                    self._pause(backoff)
+                    backoff = self._reconnect_after("database unavailable", exc, backoff)
                     continue
                 except CONNECTION_ERRORS as exc:
-                    self._transport.close()
-                    self.totals.reconnects += 1
-                    backoff = next_reconnect_pause(backoff)
-                    logger.warning("broker connection lost (%s); retrying in %.1f s", exc, backoff)
-                    self._pause(backoff)
+                    backoff = self._reconnect_after("broker connection lost", exc, backoff)
                     continue
                 if self.once and not handled:
                     break
         self._transport.close()
         return self.totals
+
+    def _reconnect_after(self, what: str, exc: BaseException, backoff: float) -> float:
+        """Close the broker connection (the unacknowledged batch goes back to the queue),
+        say why, pause, and return the pause to double next time."""
+        self._transport.close()
+        self.totals.reconnects += 1
+        backoff = next_reconnect_pause(backoff)
+        logger.warning("%s (%s); retrying in %.1f s", what, exc, backoff)
+        self._pause(backoff)
+        return backoff
 
     def _pause(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
