@@ -124,8 +124,12 @@ def database_from_env(default_sqlite_path: Path) -> dj_database_url.DBConfig:
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config["OPTIONS"] = dict(SQLITE_OPTIONS)
         Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
-    elif env_bool("DB_PREPARED_STATEMENTS", True):
-        config["OPTIONS"] = {**config.get("OPTIONS", {}), **POSTGRES_PREPARED_OPTIONS}
+    elif config["ENGINE"] == "django.db.backends.postgresql":
+        # Django's PostgreSQL backend, with a health check that sends nothing while the
+        # connection's socket is quiet (config/postgresql/base.py).
+        config["ENGINE"] = "config.postgresql"
+        if env_bool("DB_PREPARED_STATEMENTS", True):
+            config["OPTIONS"] = {**config.get("OPTIONS", {}), **POSTGRES_PREPARED_OPTIONS}
     return config
 
 

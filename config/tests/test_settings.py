@@ -121,8 +121,10 @@ def test_postgresql_prepares_statements_and_plans_each_execution(monkeypatch: py
     monkeypatch.setenv("DATABASE_URL", "postgres://app@db.internal:5432/shop")
     monkeypatch.delenv("DB_PREPARED_STATEMENTS", raising=False)
 
-    # then parameters bind on the server, repeated statements are prepared, and each
-    # execution is planned for its own values
+    # then the project's backend (a health check without a round trip) is used, parameters
+    # bind on the server, repeated statements are prepared, and each execution is planned
+    # for its own values
+    assert database_from_env(Path("unused.sqlite3"))["ENGINE"] == "config.postgresql"
     assert database_from_env(Path("unused.sqlite3"))["OPTIONS"] == {
         "server_side_binding": True,
         "prepare_threshold": 5,
