@@ -20,6 +20,7 @@ from eventbus.exceptions import (
 )
 from eventbus.publishing import publish
 from eventbus.subscriptions import subscriber
+from eventbus.together import write_together
 
 #: The version of the django-eventbus-outbox distribution (its pyproject reads it here).
 __version__ = "0.1.0"
@@ -43,4 +44,5 @@ __all__ = [
     "registered_events",
     "subscriber",
     "upcaster",
+    "write_together",
 ]

@@ -3,7 +3,7 @@
 import time
 from collections.abc import Callable
 from functools import cache, partial
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
@@ -17,10 +17,8 @@ from eventbus.exceptions import EventDefinitionError, NotInTransactionError
 from eventbus.ids import uuid7
 from eventbus.signals import announce, event_published
 from eventbus.subscriptions import subscriptions_for
+from eventbus.together import NewMessage, write_message
 from eventbus.transports import transport
-
-if TYPE_CHECKING:
-    from eventbus.storage import Store
 
 PublishObserver = Callable[[Envelope, Event], None]
 _observers: list[PublishObserver] = []
@@ -89,42 +87,46 @@ def _publish(event: Event, *, using: str, traceparent: str) -> Envelope:
     has_subscribers = bool(subscribers)
     inline = bus_settings.DELIVERY == "inline"
     relayed = transport().relays(type(event))
-    later.store_for(using).insert_message(
+    message = NewMessage(
         envelope,
         dispatched=not has_subscribers,
         notify=(has_subscribers and not inline) or relayed,
         broker=later.pending if relayed else later.local,
     )
-    for observer in _observers:
-        observer(envelope, event)
-    if event_published.receivers:
-        announce(event_published, envelope, using=using, duration=time.perf_counter() - started)
-    if has_subscribers and inline:
-        last = subscribers[-1].handler_id  # marks the row dispatched; not looked up again
-        transaction.on_commit(
-            partial(later.dispatch, envelope, event, using=using, dispatched_by=last), using=using
-        )
+
+    def written() -> None:
+        for observer in _observers:
+            observer(envelope, event)
+        if event_published.receivers:
+            duration = time.perf_counter() - started
+            announce(event_published, envelope, using=using, duration=duration)
+        if has_subscribers and inline:
+            last = subscribers[-1].handler_id  # marks the row dispatched; not looked up again
+            transaction.on_commit(
+                partial(later.dispatch, envelope, event, using=using, dispatched_by=last),
+                using=using,
+            )
+
+    write_message(using, message, written)
     return envelope
 
 
 class _Later(NamedTuple):
     dispatch: Callable[..., object]
-    store_for: Callable[[str], "Store"]
     pending: str
     local: str
 
 
 @cache
 def _loaded() -> _Later:
-    """What publish() needs of the delivery engine, the store and the models. Imported on
+    """What publish() needs of the delivery engine and the models. Imported on
     the first call, not above: the models need the app registry, and `from eventbus import
     Event, publish` must work in an events module before set-up."""
     from eventbus.delivery.inline import dispatch
     from eventbus.models import OutboxMessage
-    from eventbus.storage import store_for
 
     broker = OutboxMessage.Broker
-    return _Later(dispatch, store_for, broker.PENDING.value, broker.NONE.value)
+    return _Later(dispatch, broker.PENDING.value, broker.NONE.value)
 
 
 def add_publish_observer(observer: PublishObserver) -> None:

@@ -16,7 +16,7 @@ from typing import NamedTuple
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from eventbus import publish
+from eventbus import publish, write_together
 from orders.events import OrderCancelled, OrderLinePayload, OrderPlaced, OrderStatusChanged
 from orders.exceptions import (
     CustomerInactive,
@@ -240,20 +240,22 @@ def order_place(*, customer_id: int, lines: Sequence[OrderLineIn]) -> Order:
         )
         order_insert_with_lines(order, order_lines)
         _attach_lines(order, order_lines)
-        publish(
-            OrderPlaced(
-                order_id=order.pk,
-                customer_id=customer_id,
-                total=order.total,
-                currency=order.currency,
-                lines=[
-                    OrderLinePayload(sku=ol.sku, quantity=ol.quantity, unit_price=ol.unit_price)
-                    for ol in order_lines
-                ],
+        # The event and the confirmation task (sent only for an order that commits), written
+        # to the outbox in one statement.
+        with write_together():
+            publish(
+                OrderPlaced(
+                    order_id=order.pk,
+                    customer_id=customer_id,
+                    total=order.total,
+                    currency=order.currency,
+                    lines=[
+                        OrderLinePayload(sku=ol.sku, quantity=ol.quantity, unit_price=ol.unit_price)
+                        for ol in order_lines
+                    ],
+                )
             )
-        )
-        # In the same transaction: the confirmation is sent only for an order that commits.
-        send_order_confirmation.enqueue(order_id=order.pk)
+            send_order_confirmation.enqueue(order_id=order.pk)
     return order
 
 

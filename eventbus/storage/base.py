@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Protocol
 
 from eventbus.envelope import Envelope
+from eventbus.together import NewMessage, NewTask
 
 #: (event id, handler id): one delivery of one event to one handler.
 DeliveryKey = tuple[uuid.UUID, str]
@@ -82,6 +83,25 @@ class Store(ABC):
         delivery (to ``handler``) in status waiting, due at ``due_at``: only the worker's
         claim of due deliveries runs it, never inline dispatch. In the caller's transaction;
         wakes listening workers when it commits (PostgreSQL)."""
+
+    def insert_many(self, messages: Sequence[NewMessage], tasks: Sequence[NewTask]) -> None:
+        """Insert outbox rows and tasks together (eventbus.write_together), in the caller's
+        transaction: here one after another; PostgreSQL's store sends one statement."""
+        for message in messages:
+            self.insert_message(
+                message.envelope,
+                dispatched=message.dispatched,
+                notify=message.notify,
+                broker=message.broker,
+            )
+        for task in tasks:
+            self.insert_task(
+                task.envelope,
+                handler=task.handler,
+                priority=task.priority,
+                queue=task.queue,
+                due_at=task.due_at,
+            )
 
     @abstractmethod
     def insert_received(self, envelopes: Sequence[Envelope]) -> set[uuid.UUID]:

@@ -31,6 +31,7 @@ from eventbus.storage.portable import (
     envelope_from_row,
     success_defaults,
 )
+from eventbus.together import NewMessage, NewTask
 
 #: The channel a publish NOTIFYs (when workers deliver) and workers LISTEN on.
 NOTIFY_CHANNEL = "eventbus"
@@ -83,6 +84,27 @@ def _insert_task_sql() -> str:
         f"INSERT INTO {delivery} ({columns(Delivery, ('message', *TASK_DELIVERY_FIELDS))}) "
         f"SELECT {_ID}, {task_marks} FROM _message"
     )
+
+
+@cache
+def _insert_many_sql(messages: int, tasks: int, notify: bool) -> str:
+    """``messages`` outbox rows, then ``tasks`` tasks (each an outbox row and a waiting
+    delivery), in one statement; the final SELECT notifies listening workers on commit."""
+    outbox, delivery = OutboxMessage._meta.db_table, Delivery._meta.db_table
+    row = "(" + ", ".join(["%s"] * len(OUTBOX_FIELDS)) + ")"
+    task_row = "(" + ", ".join(["%s"] * (1 + len(TASK_DELIVERY_FIELDS))) + ")"
+    ctes = [
+        f"_m AS (INSERT INTO {outbox} ({columns(OutboxMessage, OUTBOX_FIELDS)}) "
+        f"VALUES {', '.join([row] * (messages + tasks))})"
+    ]
+    if tasks:
+        ctes.append(
+            f"_d AS (INSERT INTO {delivery} "
+            f"({columns(Delivery, ('message', *TASK_DELIVERY_FIELDS))}) "
+            f"VALUES {', '.join([task_row] * tasks)})"
+        )
+    final = f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')" if notify else "SELECT 1"
+    return f"WITH {', '.join(ctes)} {final}"
 
 
 @cache
@@ -188,6 +210,31 @@ class PostgresStore(PortableStore):
         params += [priority, queue]
         with self.connection.cursor() as cursor:
             cursor.execute(_insert_task_sql(), params)
+
+    def insert_many(self, messages: Sequence[NewMessage], tasks: Sequence[NewTask]) -> None:
+        """Every row in one statement: one round trip, however many events and tasks (their
+        delivery rows reference outbox rows inserted by the same statement)."""
+        if len(messages) + len(tasks) <= 1:
+            super().insert_many(messages, tasks)
+            return
+        params: list[Any] = []
+        for message in messages:
+            envelope = message.envelope
+            dispatched_at = envelope.occurred_at if message.dispatched else None
+            params += self._outbox_params(
+                envelope, broker=message.broker, dispatched_at=dispatched_at
+            )
+        none = OutboxMessage.Broker.NONE.value
+        for task in tasks:
+            at = task.envelope.occurred_at
+            params += self._outbox_params(task.envelope, broker=none, dispatched_at=at)
+        for task in tasks:
+            at = task.envelope.occurred_at
+            params += [task.envelope.event_id, task.handler, Delivery.Status.WAITING.value]
+            params += [0, "", "", task.due_at, at, at, task.priority, task.queue]
+        notify = bool(tasks) or any(message.notify for message in messages)
+        with self.connection.cursor() as cursor:
+            cursor.execute(_insert_many_sql(len(messages), len(tasks), notify), params)
 
     def insert_received(self, envelopes: Sequence[Envelope]) -> set[uuid.UUID]:
         from psycopg.types.json import Jsonb

@@ -13,10 +13,10 @@ from eventbus import tracing
 from eventbus.envelope import Envelope
 from eventbus.publishing import new_envelope
 from eventbus.signals import announce, event_published
-from eventbus.storage import store_for
 from eventbus.tasks.events import TaskEnqueued
 from eventbus.tasks.loading import NotJSON, as_json
 from eventbus.tasks.results import RUN_TASK, task_result
+from eventbus.together import NewTask, write_task
 
 
 class InvalidTaskArguments(InvalidTask, TypeError):
@@ -80,7 +80,7 @@ class OutboxTaskBackend(BaseTaskBackend):
         self, task: "Task[P, R]", event: TaskEnqueued, envelope: Envelope
     ) -> "TaskResult[P, R]":
         started = time.perf_counter()
-        store_for(DEFAULT_DB_ALIAS).insert_task(
+        new_task = NewTask(
             envelope,
             handler=RUN_TASK,
             priority=task.priority,
@@ -101,10 +101,14 @@ class OutboxTaskBackend(BaseTaskBackend):
             errors=[],
             worker_ids=[],
         )
-        announce(event_published, envelope, duration=time.perf_counter() - started)
-        transaction.on_commit(
-            lambda: task_enqueued.send(type(self), task_result=result), using=DEFAULT_DB_ALIAS
-        )
+
+        def written() -> None:
+            announce(event_published, envelope, duration=time.perf_counter() - started)
+            transaction.on_commit(
+                lambda: task_enqueued.send(type(self), task_result=result), using=DEFAULT_DB_ALIAS
+            )
+
+        write_task(DEFAULT_DB_ALIAS, new_task, written)
         return result
 
     def get_result(self, result_id: str) -> "TaskResult[..., Any]":
