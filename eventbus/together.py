@@ -14,7 +14,7 @@ scheduled then too. If the block raises, nothing of it is written or scheduled, 
 not run. A block inside another joins the outer one.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -106,32 +106,26 @@ def deferred(using: str) -> _Batch | None:
 
 def write_message(using: str, message: NewMessage, written: Callable[[], object]) -> None:
     """Insert ``message`` now, or at the end of the open block; then call ``written``."""
-    batch = deferred(using)
-    if batch is None:
-        _store(using).insert_message(
-            message.envelope,
-            dispatched=message.dispatched,
-            notify=message.notify,
-            broker=message.broker,
-        )
-        written()
-        return
-    batch.messages.append(message)
-    batch.after.append(written)
+    _write(using, written, messages=[message])
 
 
 def write_task(using: str, task: NewTask, written: Callable[[], object]) -> None:
     """Insert ``task`` now, or at the end of the open block; then call ``written``."""
+    _write(using, written, tasks=[task])
+
+
+def _write(
+    using: str,
+    written: Callable[[], object],
+    *,
+    messages: Sequence[NewMessage] = (),
+    tasks: Sequence[NewTask] = (),
+) -> None:
     batch = deferred(using)
     if batch is None:
-        _store(using).insert_task(
-            task.envelope,
-            handler=task.handler,
-            priority=task.priority,
-            queue=task.queue,
-            due_at=task.due_at,
-        )
+        _store(using).insert_many(messages, tasks)
         written()
         return
-    batch.tasks.append(task)
+    batch.messages.extend(messages)
+    batch.tasks.extend(tasks)
     batch.after.append(written)

@@ -3,9 +3,10 @@
 It consumes the events that this process's handlers subscribe to and that no installed
 module produces (those arrive locally, through the outbox). A lost broker connection, or a
 database that is away (a restart, a failover), is retried with backoff; messages that were
-not yet acknowledged come back and are deduplicated by event id. While it runs, a ``Consumer`` row (name, host, pid, queues)
-carries its heartbeat, so readiness checks and ``eventbus stats`` can see it; a clean stop
-removes the row, and rows whose heartbeat went stale are pruned when a consumer starts.
+not yet acknowledged come back and are deduplicated by event id. While it runs, a
+``Consumer`` row (name, host, pid, queues) carries its heartbeat, so readiness checks and
+``eventbus stats`` can see it; a clean stop removes the row, and rows whose heartbeat went
+stale are pruned when a consumer starts.
 """
 
 import logging
