@@ -88,6 +88,21 @@ def wsgi_caller(app: Callable[..., Any], body: bytes) -> Callable[[str, str | No
     return call
 
 
+def in_process_application(name: str, *, mode: str, customers: int) -> list[str]:
+    """Point Django at a new PostgreSQL database ``bench_<name>_...`` with the bench's
+    production settings, persistent connections and ``mode`` delivery; migrate it, seed the
+    catalogue and register ``customers`` customers; return their access tokens."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.update(
+        DATABASE_URL=create_postgres_database(name),
+        DJANGO_SETTINGS_MODULE=SETTINGS,
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DB_CONN_MAX_AGE="600",
+        EVENTBUS_DELIVERY=mode,
+    )
+    return prepare(customers)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
@@ -96,15 +111,7 @@ def main() -> None:
     parser.add_argument("--sql", action="store_true", help="print each statement")
     args = parser.parse_args()
 
-    sys.path.insert(0, str(ROOT))
-    os.environ.update(
-        DATABASE_URL=create_postgres_database("http_in_process"),
-        DJANGO_SETTINGS_MODULE=SETTINGS,
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        DB_CONN_MAX_AGE="600",
-        EVENTBUS_DELIVERY=args.mode,
-    )
-    tokens = prepare(args.customers)
+    tokens = in_process_application("http_in_process", mode=args.mode, customers=args.customers)
     from django.core.wsgi import get_wsgi_application
     from django.db import connection
 

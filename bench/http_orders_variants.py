@@ -25,7 +25,6 @@ Variants:
 import argparse
 import contextlib
 import os
-import secrets
 import statistics
 import sys
 import time
@@ -34,9 +33,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _django import ROOT, create_postgres_database
-from http_orders import BODY, ORDERS, SETTINGS, prepare
-from http_orders_in_process import wsgi_caller
+from http_orders import BODY, ORDERS
+from http_orders_in_process import in_process_application, wsgi_caller
 
 VARIANTS = ("client", "prepared", "generic", "apart")
 
@@ -59,15 +57,7 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"unknown variants {sorted(unknown)}; choose among {VARIANTS}")
 
-    sys.path.insert(0, str(ROOT))
-    os.environ.update(
-        DATABASE_URL=create_postgres_database("http_variants"),
-        DJANGO_SETTINGS_MODULE=SETTINGS,
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        DB_CONN_MAX_AGE="600",
-        EVENTBUS_DELIVERY="inline",
-    )
-    tokens = prepare(args.customers)
+    tokens = in_process_application("http_variants", mode="inline", customers=args.customers)
     from django.core.wsgi import get_wsgi_application
     from django.db import connection
 
