@@ -257,14 +257,36 @@ class Session:
             # It failed a moment ago in the optimistic pass: record that, do not run it twice.
             return self.fail(job, sub, known.error, duration=0.0)
         started = time.perf_counter()
+        recording = False
         try:
             if self.careful:
-                with transaction.atomic(using=self.using), handling(job.envelope):
-                    redelivery.handle(sub, event, using=self.using)
+                # The success is written at once, in the handler's savepoint (a later event
+                # of the aggregate in this pass sees it done; a record that meets another
+                # process's takes the handler's effects back with it).
+                with transaction.atomic(using=self.using):
+                    with handling(job.envelope):
+                        redelivery.handle(sub, event, using=self.using)
+                    duration = time.perf_counter() - started
+                    recording = True
+                    self._buffer_success(job)
+                    self.flush()
             else:
                 with handling(job.envelope):
                     redelivery.handle(sub, event, using=self.using)
+                duration = time.perf_counter() - started
+                self._buffer_success(job)
         except Exception as exc:
+            if recording and isinstance(exc, IntegrityError):
+                # Another process (an inline dispatch, another deliverer) recorded this
+                # delivery first: its effect stands, this one rolled back with the savepoint.
+                logger.info(
+                    "%s already delivered %s by another process",
+                    job.handler_id,
+                    job.key[0],
+                    extra=log_extra(job.envelope, handler=job.handler_id),
+                )
+                self.new_successes, self.retried_successes = [], []
+                return Outcome(job.handler_id, SKIPPED)
             if connection_lost(exc, self.using):
                 # Not the handler's failure: the caller's transaction is gone with the
                 # connection, nothing of the batch is recorded, and it is tried again whole.
@@ -272,16 +294,14 @@ class Session:
             if not self.careful:
                 raise HandlerFailed(job.key, exc) from exc
             return self.fail(job, sub, exc, duration=time.perf_counter() - started)
-        duration = time.perf_counter() - started
+        self._announce_success(job, duration)
+        return Outcome(job.handler_id, SUCCEEDED)
+
+    def _buffer_success(self, job: Job) -> None:
         if job.row is None:
             self.new_successes.append(job.key)
         else:
             self.retried_successes.append(job.row.id)
-        if self.careful:
-            # Written at once, so a later event of the aggregate in this pass sees it done.
-            self.flush()
-        self._announce_success(job, duration)
-        return Outcome(job.handler_id, SUCCEEDED)
 
     def _announce_success(self, job: Job, duration: float) -> None:
         """Log a success and send ``delivery_succeeded`` once it commits (if anyone listens)."""

@@ -1,16 +1,11 @@
 """Replaying one stored event to one handler, through the delivery engine."""
 
-import logging
-
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 
 from eventbus.delivery.engine import EVERY_STATUS, SKIPPED, Job, Outcome, Session, deliver, read
-from eventbus.logcontext import log_extra
 from eventbus.models import OutboxMessage
 from eventbus.storage import envelope_of, store_for
 from eventbus.subscriptions import Subscription
-
-logger = logging.getLogger("eventbus.delivery")
 
 
 def deliver_to(
@@ -26,27 +21,15 @@ def deliver_to(
 
     Another process may deliver the same pair meanwhile (the inline dispatch of an event
     just published, a worker): whichever records first stands, and here that ends as
-    skipped, this run's effects rolled back with its transaction.
+    skipped, this run's effects rolled back (the engine's careful session).
     """
     store = store_for(using)
     envelope = envelope_of(message)
-    try:
-        with transaction.atomic(using=using):
-            row = store.lock_delivery_of(envelope.event_id, sub.handler_id)
-            if row is not None and not again:
-                return Outcome(sub.handler_id, SKIPPED)
-            session = Session(store, careful=True)
-            job = Job(envelope, sub.handler_id, read(envelope), row, EVERY_STATUS)
-            outcome = deliver(job, session)
-            session.flush()
-            return outcome
-    except IntegrityError:
-        # The handler's own errors are recorded by the engine: what escapes it is the
-        # delivery row another process inserted between the lock and this record.
-        logger.info(
-            "%s already delivered %s by another process",
-            sub.handler_id,
-            envelope.event_id,
-            extra=log_extra(envelope, handler=sub.handler_id),
-        )
-        return Outcome(sub.handler_id, SKIPPED)
+    with transaction.atomic(using=using):
+        row = store.lock_delivery_of(envelope.event_id, sub.handler_id)
+        if row is not None and not again:
+            return Outcome(sub.handler_id, SKIPPED)
+        session = Session(store, careful=True)
+        outcome = deliver(Job(envelope, sub.handler_id, read(envelope), row, EVERY_STATUS), session)
+        session.flush()
+        return outcome
