@@ -51,13 +51,19 @@ def publish(event: Event, *, using: str = DEFAULT_DB_ALIAS) -> Envelope:
             f"{event.event_name} is internal to the bus; it is written by the bus itself "
             "(e.g. a task enqueued through eventbus.tasks), never with publish()."
         )
+    return write_traced(event, partial(_publish, event, using=using))
+
+
+def write_traced[T](event: Event, write: Callable[[Envelope], T]) -> T:
+    """``write(envelope)`` for a new envelope of ``event`` (publish's, a task's enqueue): when
+    tracing is on, inside the event's ``create`` span, whose context the envelope carries."""
     tracer = tracing.tracer()
     if tracer is None:
-        return _publish(event, using=using, traceparent="")
+        return write(new_envelope(event))
     with tracing.creating(tracer, event.event_name) as span:
-        envelope = _publish(event, using=using, traceparent=tracing.traceparent(span))
+        envelope = new_envelope(event, traceparent=tracing.traceparent(span))
         tracing.identify(span, envelope)
-        return envelope
+        return write(envelope)
 
 
 def new_envelope(event: Event, *, traceparent: str = "") -> Envelope:
@@ -78,9 +84,8 @@ def new_envelope(event: Event, *, traceparent: str = "") -> Envelope:
     )
 
 
-def _publish(event: Event, *, using: str, traceparent: str) -> Envelope:
+def _publish(event: Event, envelope: Envelope, *, using: str) -> Envelope:
     """Write ``event``'s envelope to the outbox and schedule its inline dispatch."""
-    envelope = new_envelope(event, traceparent=traceparent)
     started = time.perf_counter()
     later = _loaded()
     subscribers = subscriptions_for(envelope.name)

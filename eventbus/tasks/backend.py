@@ -9,9 +9,8 @@ from django.tasks.backends.base import BaseTaskBackend
 from django.tasks.exceptions import InvalidTask
 from django.tasks.signals import task_enqueued
 
-from eventbus import tracing
 from eventbus.envelope import Envelope
-from eventbus.publishing import new_envelope
+from eventbus.publishing import write_traced
 from eventbus.signals import announce, event_published
 from eventbus.tasks.events import TaskEnqueued
 from eventbus.tasks.loading import NotJSON, as_json
@@ -68,13 +67,7 @@ class OutboxTaskBackend(BaseTaskBackend):
         """Insert the task's outbox row and delivery; announce both once they commit. When
         tracing is on it runs in a ``create`` span, as publish() does, so the worker's
         ``process`` span of the task joins the trace of the request that enqueued it."""
-        tracer = tracing.tracer()
-        if tracer is None:
-            return self._insert(task, event, new_envelope(event))
-        with tracing.creating(tracer, event.event_name) as span:
-            envelope = new_envelope(event, traceparent=tracing.traceparent(span))
-            tracing.identify(span, envelope)
-            return self._insert(task, event, envelope)
+        return write_traced(event, lambda envelope: self._insert(task, event, envelope))
 
     def _insert[**P, R](
         self, task: "Task[P, R]", event: TaskEnqueued, envelope: Envelope
