@@ -9,13 +9,17 @@ back to back under the same server, so the ratio is measured side by side.
 
 Two server runs: inline delivery, then worker delivery with an `eventbus worker` process
 beside gunicorn. In worker mode, after each step, the outbox backlog left, the age of
-its oldest row and the time the worker takes to drain it are the worker's lag.
+its oldest row and the time the worker takes to drain it are the worker's lag. A third
+mode, `deferred` (not run unless asked: --modes inline,deferred), is worker delivery with
+no worker running: the order's request alone, its event and task written to the outbox
+and delivered by nobody. It bounds what any change to the delivery could gain: the inline
+delivery costs at least nothing.
 
 Needs wrk (`apt-get install -y wrk`); BENCH_WRK_RAW=1 prints wrk's own output of each step. Writes a PNG of throughput and p99 against
 concurrency (--plot, needs matplotlib from the dev group).
 
     python bench/http_orders.py [--customers 40] [--duration 8] [--concurrency 2,8,16,32]
-        [--plot docs/performance_http_orders.png]
+        [--modes inline,worker,deferred] [--plot docs/performance_http_orders.png]
 """
 
 import argparse
@@ -186,7 +190,7 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 def serve_and_measure(
     mode: str, env: dict[str, str], wrk: str, scripts: dict[str, Path], args: argparse.Namespace
 ) -> tuple[list[Step], list[dict[str, float]]]:
-    env = {**env, "EVENTBUS_DELIVERY": mode}
+    env = {**env, "EVENTBUS_DELIVERY": "worker" if mode == "deferred" else mode}
     port = free_port()
     logs = Path(tempfile.mkdtemp(prefix="bench-http-"))
     gunicorn = subprocess.Popen(
@@ -265,11 +269,14 @@ def plot(steps: list[Step], path: Path) -> None:
     cases = [
         ("inline", ORDERS, "POST /api/orders/, inline"),
         ("worker", ORDERS, "POST /api/orders/, worker mode"),
+        ("deferred", ORDERS, "POST /api/orders/, no delivery (bound)"),
         ("inline", BARE, "bare DRF serializer + INSERT"),
     ]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     for mode, endpoint, label in cases:
         rows = [s for s in steps if s.mode == mode and s.endpoint == endpoint]
+        if not rows:
+            continue
         xs = [s.concurrency for s in rows]
         left.plot(xs, [s.rps for s in rows], marker="o", label=label)
         right.plot(xs, [s.p99_ms for s in rows], marker="o", label=label)
@@ -341,6 +348,8 @@ def main() -> None:
             f"{s.rps / bare.rps:4.2f}x   {s.p50_ms:7.1f} / {s.p99_ms:7.1f}   "
             f"{bare.p99_ms:11.1f}  {s.p99_ms / bare.p99_ms:4.2f}x"
         )
+    if "deferred" in args.modes.split(","):
+        print("deferred: worker delivery with no worker, the request alone (a bound, not a mode)")
     print(f"goals (inline): throughput >= {GOALS['throughput']}x, p99 <= {GOALS['p99']}x")
     if args.plot:
         plot(steps, args.plot)
