@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
 
 from eventbus.exceptions import EventDefinitionError, UnknownEventError
 
-EVENT_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+EVENT_NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*")
 
 _registry: dict[tuple[str, int], type["Event"]] = {}
 
@@ -93,7 +93,7 @@ class Event(_TolerantReader):
 
 def _register(cls: type[Event]) -> None:
     name, version = cls.event_name, cls.event_version
-    if not isinstance(name, str) or not EVENT_NAME_PATTERN.match(name):
+    if not isinstance(name, str) or not EVENT_NAME_PATTERN.fullmatch(name):
         raise EventDefinitionError(
             f"{cls.__qualname__}.event_name is {name!r}; use '<module>.<entity>_<past_verb>', "
             "e.g. 'orders.order_placed'."

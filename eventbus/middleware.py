@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from eventbus.context import correlation_scope
 
 HEADER = "X-Correlation-ID"
-_VALID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_VALID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 class CorrelationIdMiddleware:
@@ -23,7 +23,7 @@ class CorrelationIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         supplied = request.headers.get(HEADER, "")
-        with correlation_scope(supplied if _VALID.match(supplied) else None) as correlation_id:
+        with correlation_scope(supplied if _VALID.fullmatch(supplied) else None) as correlation_id:
             response = self.get_response(request)
         response[HEADER] = correlation_id
         return response

@@ -35,7 +35,7 @@ def upcaster(name: str, *, from_version: int) -> Callable[[Upcaster], Upcaster]:
     Raises EventDefinitionError for a malformed name or version, or when another function
     already upcasts that (name, from_version).
     """
-    if not isinstance(name, str) or not EVENT_NAME_PATTERN.match(name):
+    if not isinstance(name, str) or not EVENT_NAME_PATTERN.fullmatch(name):
         raise EventDefinitionError(
             f"@upcaster name is {name!r}; use the event's name, e.g. 'orders.order_placed'."
         )

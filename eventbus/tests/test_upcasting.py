@@ -222,6 +222,7 @@ def test_two_upcasters_for_one_step_fail_when_defined():
     ("name", "version", "message"),
     [
         ("Bad Name", 1, "@upcaster name is 'Bad Name'"),
+        (NAME + "\n", 1, r"@upcaster name is 'samples.thing_happened\\n'"),
         (NAME, 0, "from_version is 0; use a positive integer"),
     ],
 )
