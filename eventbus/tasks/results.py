@@ -44,22 +44,26 @@ def task_result(
     """The result of the task enqueued as event ``result_id``; raises TaskResultDoesNotExist
     for an id that names no task, TaskNotFound when the task's module path no longer names
     a task (its code is gone). ``running``: as seen by the attempt running now (status
-    RUNNING, that attempt counted), for a task's context. Three read-only queries."""
+    RUNNING, that attempt counted), for a task's context. One read-only query (the delivery
+    with its event and return value), and one more for a task that failed an attempt (its
+    errors)."""
     try:
         event_id = uuid.UUID(str(result_id))
     except ValueError:
         raise TaskResultDoesNotExist(result_id) from None
     delivery = (
         Delivery.objects.using(using)
-        .select_related("message")
+        .select_related("message", "message__task_return")
         .filter(message_id=event_id, handler=RUN_TASK)
         .first()
     )
     if delivery is None:
         raise TaskResultDoesNotExist(result_id)
     event = TaskEnqueued.model_validate(delivery.message.payload)
-    failures = list(
-        DeliveryAttempt.objects.using(using).filter(delivery=delivery).order_by("number")
+    failures = (
+        list(DeliveryAttempt.objects.using(using).filter(delivery=delivery).order_by("number"))
+        if _failed_attempts(delivery)
+        else []
     )
     status = TaskResultStatus.RUNNING if running else STATUSES[Delivery.Status(delivery.status)]
     attempts = delivery.attempts + (1 if running else 0)
@@ -85,9 +89,19 @@ def task_result(
         worker_ids=[WORKER_ID] * attempts,
     )
     if status == TaskResultStatus.SUCCESSFUL:
-        returned = TaskReturn.objects.using(using).filter(message_id=event_id).first()
-        object.__setattr__(result, "_return_value", returned.value if returned else None)
+        try:
+            value = delivery.message.task_return.value
+        except TaskReturn.DoesNotExist:
+            value = None
+        object.__setattr__(result, "_return_value", value)
     return result
+
+
+def _failed_attempts(delivery: Delivery) -> int:
+    """How many of the delivery's attempts failed, each one a DeliveryAttempt row: all of
+    them, but the last one of a success."""
+    succeeded = delivery.status == Delivery.Status.SUCCEEDED
+    return max(delivery.attempts - (1 if succeeded else 0), 0)
 
 
 def task_of(event: TaskEnqueued) -> "Task[..., Any]":

@@ -161,6 +161,19 @@ def test_a_failing_task_is_retried_then_dead_lettered_with_its_errors_readable()
     assert task_delivery(result.id).attempts == 3  # a dead letter is not run again
 
 
+def test_get_result_reads_one_row_and_the_errors_only_of_a_task_that_failed(
+    django_assert_num_queries,
+):
+    done = add.enqueue(2, 3)
+    retried = fail.enqueue("jammed")
+    worker_once()
+
+    with django_assert_num_queries(1):  # the delivery, its event and its return value
+        assert add.get_result(done.id).return_value == 5
+    with django_assert_num_queries(2):  # and its failed attempt
+        assert len(fail.get_result(retried.id).errors) == 1
+
+
 def test_a_task_whose_run_after_is_in_the_future_waits_for_it():
     run_after = timezone.now() + timedelta(hours=1)
     result = record.using(run_after=run_after).enqueue("later")
