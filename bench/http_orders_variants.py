@@ -59,7 +59,7 @@ def backend_cpu_seconds(pid: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=6)
-    parser.add_argument("--orders", type=int, default=300, help="orders a variant a turn")
+    parser.add_argument("--orders", type=int, default=300, help="requests a variant a turn")
     parser.add_argument("--customers", type=int, default=10)
     parser.add_argument("--variants", default=",".join(VARIANTS))
     args = parser.parse_args()
@@ -95,7 +95,7 @@ def main() -> None:
         "bare": (prepared, bus, contextlib.nullcontext()),
     }
     results: dict[str, list[tuple[float, float, float]]] = {v: [] for v in variants}
-    print(f"{args.turns} turns of {args.orders} orders a variant, PostgreSQL, inline delivery")
+    print(f"{args.turns} turns of {args.orders} requests a variant, PostgreSQL")
     for _ in range(args.turns):
         for variant in variants:
             variant_options, variant_bus, settings_override = settings_of[variant]
