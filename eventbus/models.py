@@ -164,6 +164,13 @@ class DeadLetter(Delivery):
         verbose_name = "dead letter"
 
 
+#: What the ``worker`` columns hold (eventbus.process.process_name()).
+WORKER_HELP = (
+    "The process that made the attempt: the worker's or consumer's name as `eventbus stats` "
+    "lists it, or host:pid for a web process or a command; empty before it was recorded."
+)
+
+
 class DeliveryAttempt(models.Model):
     """One failed attempt of a delivery: its error and traceback, kept for the record."""
 
@@ -172,6 +179,13 @@ class DeliveryAttempt(models.Model):
     error = models.TextField()
     traceback = models.TextField(blank=True, default="")
     failed_at = models.DateTimeField()
+    worker = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=WORKER_HELP,
+    )
 
     class Meta:
         ordering = ["delivery", "number"]
@@ -195,6 +209,13 @@ class TaskReturn(models.Model):
         verbose_name="task (event id)",
     )
     value = models.JSONField(null=True)
+    worker = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=WORKER_HELP,
+    )
 
     def __str__(self) -> str:
         return f"return value of task {self.message_id}"

@@ -7,6 +7,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
@@ -28,6 +29,18 @@ RECONNECT_MAX_SECONDS = 30.0
 HEARTBEAT_EVERY = timedelta(seconds=5)
 #: A worker or consumer whose heartbeat is older than this is taken for dead.
 PRESUMED_DEAD_AFTER = timedelta(seconds=30)
+
+
+#: The name this process is registered under while a worker or consumer runs in it.
+_registered_name: ContextVar[str | None] = ContextVar("eventbus_process_name", default=None)
+
+
+def process_name() -> str:
+    """Who is delivering, as a failed attempt and a task's result record it: the name of the
+    worker or consumer running in this process (its heartbeat row's, as `eventbus stats`
+    lists it), else ``host:pid`` (a web process delivering inline, a command such as
+    ``eventbus retry``). The pid is read at each call, so a forked process names itself."""
+    return _registered_name.get() or f"{socket.gethostname()}:{os.getpid()}"
 
 
 @contextmanager
@@ -109,7 +122,8 @@ def heartbeat_row(
 ) -> Iterator[Heartbeat]:
     """Register this process in ``model``'s table for the life of the block, and remove it
     after. In one transaction, rows of processes presumed dead go first, then ``check(rows,
-    now)`` may refuse to start (by raising), then this process's row is created."""
+    now)`` may refuse to start (by raising), then this process's row is created. Within the
+    block, ``process_name()`` is ``name``."""
     now = timezone.now()
     rows = model.objects.using(using)
     row_fields = {
@@ -124,9 +138,11 @@ def heartbeat_row(
         if check is not None:
             check(rows, now)
         rows.create(name=name, **row_fields)
+    registered_as = _registered_name.set(name)
     try:
         yield Heartbeat(rows, name, row_fields)
     finally:
+        _registered_name.reset(registered_as)
         try:
             rows.filter(name=name).delete()
         except DATABASE_UNAVAILABLE:

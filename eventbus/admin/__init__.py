@@ -53,7 +53,7 @@ class DeliveryAttemptInline(admin.TabularInline):  # type: ignore[type-arg]  # s
 
     model = DeliveryAttempt
     fk_name = "delivery"
-    fields = ("number", "failed_at", "error", "failure_traceback")
+    fields = ("number", "failed_at", "worker", "error", "failure_traceback")
     readonly_fields = fields
     extra = 0
     can_delete = False

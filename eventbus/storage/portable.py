@@ -16,6 +16,7 @@ from django.db.models import F, Field, Q, QuerySet
 
 from eventbus.envelope import Envelope
 from eventbus.models import DUE, Delivery, DeliveryAttempt, OutboxMessage
+from eventbus.process import process_name
 from eventbus.storage.base import Claimed, DeliveryKey, DeliveryRow, Failure, Store
 
 #: The outbox fields an envelope is read from, in the order raw reads select them.
@@ -394,6 +395,7 @@ class PortableStore(Store):
             error=failure.error,
             traceback=failure.traceback,
             failed_at=failure.at,
+            worker=process_name(),
         )
         return delivery
 

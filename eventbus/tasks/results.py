@@ -18,6 +18,7 @@ from django.tasks.exceptions import TaskResultDoesNotExist
 from django.utils import timezone
 
 from eventbus.models import Delivery, DeliveryAttempt, TaskReturn
+from eventbus.process import process_name
 from eventbus.tasks.events import TaskEnqueued
 from eventbus.tasks.loading import load_task
 
@@ -33,8 +34,8 @@ STATUSES = {
     Delivery.Status.DISCARDED: TaskResultStatus.FAILED,
 }
 
-#: What stands for a worker in ``worker_ids``: one entry per attempt (the bus does not
-#: record which worker made an attempt; Django counts the attempts by them).
+#: What stands in ``worker_ids`` for an attempt whose worker was not recorded (made before
+#: the bus recorded it). Django counts a task's attempts by its ``worker_ids``.
 WORKER_ID = "eventbus"
 
 
@@ -65,6 +66,7 @@ def task_result(
         if _failed_attempts(delivery)
         else []
     )
+    returned = _returned(delivery) if delivery.status == Delivery.Status.SUCCEEDED else None
     status = TaskResultStatus.RUNNING if running else STATUSES[Delivery.Status(delivery.status)]
     attempts = delivery.attempts + (1 if running else 0)
     attempted_at = timezone.now() if running else delivery.updated_at
@@ -86,15 +88,33 @@ def task_result(
             TaskError(exception_class_path=exception_path(f), traceback=f.traceback)
             for f in failures
         ],
-        worker_ids=[WORKER_ID] * attempts,
+        worker_ids=_worker_ids(failures, returned, attempts, running=running),
     )
     if status == TaskResultStatus.SUCCESSFUL:
-        try:
-            value = delivery.message.task_return.value
-        except TaskReturn.DoesNotExist:
-            value = None
-        object.__setattr__(result, "_return_value", value)
+        object.__setattr__(result, "_return_value", returned.value if returned else None)
     return result
+
+
+def _worker_ids(
+    failures: list[DeliveryAttempt], returned: TaskReturn | None, attempts: int, *, running: bool
+) -> list[str]:
+    """One entry per attempt, oldest first: the process that made it (a failed attempt's
+    and the success's, as recorded; this process for the attempt running now)."""
+    ids = [failure.worker or WORKER_ID for failure in failures]
+    if returned is not None:
+        ids.append(returned.worker or WORKER_ID)
+    if running:
+        ids.append(process_name())
+    # As many as the attempts the delivery counts, whatever was recorded.
+    return (ids + [WORKER_ID] * attempts)[:attempts]
+
+
+def _returned(delivery: Delivery) -> TaskReturn | None:
+    """The succeeded task's return value row, read with the delivery."""
+    try:
+        return delivery.message.task_return
+    except TaskReturn.DoesNotExist:
+        return None
 
 
 def _failed_attempts(delivery: Delivery) -> int:
@@ -135,7 +155,7 @@ def starting_result(
         kwargs=event.kwargs,
         backend=event.backend,
         errors=[],
-        worker_ids=[WORKER_ID],
+        worker_ids=[process_name()],
     )
 
 

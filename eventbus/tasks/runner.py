@@ -10,6 +10,7 @@ from django.tasks import TaskContext
 from eventbus.context import current_envelope
 from eventbus.exceptions import DoNotRetry
 from eventbus.models import TaskReturn
+from eventbus.process import process_name
 from eventbus.subscriptions import subscriber
 from eventbus.tasks.events import TaskEnqueued
 from eventbus.tasks.loading import NotJSON, as_json, load_task
@@ -37,4 +38,6 @@ def run_task(event: TaskEnqueued) -> None:
         stored = as_json(value, what=f"the return value of {event.task}")
     except NotJSON as exc:
         raise DoNotRetry(str(exc)) from None
-    TaskReturn.objects.update_or_create(message_id=envelope.event_id, defaults={"value": stored})
+    TaskReturn.objects.update_or_create(
+        message_id=envelope.event_id, defaults={"value": stored, "worker": process_name()}
+    )

@@ -1,5 +1,7 @@
 """Inline delivery after commit: tracked per (event, handler), isolated, retried, dead-lettered."""
 
+import os
+import socket
 from datetime import timedelta
 
 import pytest
@@ -96,6 +98,9 @@ def test_failing_handler_is_recorded_and_does_not_stop_the_others(subscribe):
     assert Delivery.objects.get(handler__endswith="healthy").status == Delivery.Status.SUCCEEDED
     message.refresh_from_db()
     assert message.dispatched_at is not None
+    # the failed attempt names the process that made it: this one, delivering inline
+    (attempt,) = failed.failures.all()
+    assert (attempt.number, attempt.worker) == (1, f"{socket.gethostname()}:{os.getpid()}")
 
 
 def test_failing_handler_effects_roll_back(subscribe):

@@ -1,5 +1,8 @@
 """eventbus.tasks: Django's tasks framework on the bus's outbox, run by `eventbus worker`."""
 
+import os
+import re
+import socket
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -269,6 +272,34 @@ def test_a_task_that_takes_context_sees_its_attempt():
     assert done.return_value == 2
     assert done.attempts == 2
     assert [e.traceback.splitlines()[-1] for e in done.errors] == ["RuntimeError: attempt 1 of 2"]
+
+
+def test_worker_ids_name_the_worker_that_made_each_attempt():
+    from django.tasks.signals import task_started
+
+    started: list[list[str]] = []
+
+    def on_started(sender, *, task_result, **extra):
+        started.append(task_result.worker_ids)
+
+    result = attempt_number.enqueue(succeed_at=2)
+    task_started.connect(on_started)
+    try:
+        worker_once()  # one worker fails the first attempt
+        make_due()
+        worker_once()  # another one succeeds
+    finally:
+        task_started.disconnect(on_started)
+
+    done = attempt_number.get_result(result.id)
+    a_worker = re.compile(rf"{re.escape(socket.gethostname())}:{os.getpid()}:[0-9a-f]{{6}}")
+    assert len(done.worker_ids) == done.attempts == 2
+    assert all(a_worker.fullmatch(name) for name in done.worker_ids), done.worker_ids
+    assert done.worker_ids[0] != done.worker_ids[1]  # each `worker` run has a name of its own
+    assert started == [done.worker_ids[:1], done.worker_ids[1:]]
+    (failure,) = DeliveryAttempt.objects.filter(delivery=task_delivery(result.id))
+    assert failure.worker == done.worker_ids[0]
+    assert TaskReturn.objects.get(message_id=uuid.UUID(result.id)).worker == done.worker_ids[1]
 
 
 def test_a_return_value_that_is_not_json_is_a_dead_letter_at_once():

@@ -29,8 +29,11 @@ def publish_things(*ids: int, event=ThingHappened) -> None:
             publish(event(thing_id=thing_id))
 
 
-def drain() -> None:
-    Worker(once=True, batch_size=10).run()
+def drain() -> str:
+    """Deliver what is due with one worker; return its name."""
+    worker = Worker(once=True, batch_size=10)
+    worker.run()
+    return worker.name
 
 
 def make_all_due() -> None:
@@ -85,14 +88,14 @@ def test_a_failing_handler_in_a_batch_does_not_undo_the_others(subscribe):
     subscribe(ThingHappened, healthy)
     publish_things(1, 2, 3)
 
-    drain()
+    worker_name = drain()
 
     failed = Delivery.objects.get(status="failed")
     assert failed.handler.endswith("broken")
     assert failed.message.payload == {"thing_id": 2, "label": ""}
     assert failed.attempts == 1
-    assert list(failed.failures.values_list("number", "error")) == [
-        (1, "ValueError: thing 2 is cursed")
+    assert list(failed.failures.values_list("number", "error", "worker")) == [
+        (1, "ValueError: thing 2 is cursed", worker_name)  # the worker that made the attempt
     ]
     assert Delivery.objects.filter(status="succeeded").count() == 5
     # The optimistic pass ran the healthy handler on thing 1 before thing 2 failed; that
@@ -324,6 +327,19 @@ def test_a_heartbeat_row_pruned_while_the_database_was_away_is_made_again(monkey
         assert (row.name, row.pid) == ("w-1", os.getpid())
         assert timezone.now() - row.heartbeat_at < timedelta(seconds=5)
     assert WorkerRow.objects.count() == 0
+
+
+def test_the_process_name_is_the_registered_one_while_registered():
+    import os
+    import socket
+
+    from eventbus import process
+
+    unregistered = f"{socket.gethostname()}:{os.getpid()}"
+    assert process.process_name() == unregistered
+    with process.heartbeat_row(WorkerRow, using="default", name="w-2"):
+        assert process.process_name() == "w-2"
+    assert process.process_name() == unregistered
 
 
 @pytest.mark.skipif(
