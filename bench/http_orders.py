@@ -8,15 +8,21 @@ order of two lines. At each concurrency, POST /api/orders/ and the bare endpoint
 back to back under the same server, so the ratio is measured side by side.
 
 Two server runs: inline delivery, then worker delivery with an `eventbus worker` process
-beside gunicorn. In worker mode, after each step, the outbox backlog left, the age of
-its oldest row and the time the worker takes to drain it are the worker's lag. A third
-mode, `deferred` (not run unless asked: --modes inline,deferred), is worker delivery with
-no worker running: the order's request alone, its event and task written to the outbox
-and delivered by nobody. It bounds what any change to the delivery could gain: the inline
-delivery costs at least nothing.
+beside gunicorn. In worker mode, after each step, what the worker has left (undispatched
+events, and the orders' confirmation tasks due), the age of the oldest and the time the
+worker takes to drain it are the worker's lag; in inline mode no worker runs, so the tasks
+wait (their cost is not in that mode's figures). Each step also reports the CPU its requests
+cost, process by process (gunicorn, the PostgreSQL backends, the bus worker, wrk), read
+from /proc: on a machine whose cores are busy, the throughput ratio is the ratio of these.
 
-Needs wrk (`apt-get install -y wrk`); BENCH_WRK_RAW=1 prints wrk's own output of each step. Writes a PNG of throughput and p99 against
-concurrency (--plot, needs matplotlib from the dev group).
+A third mode, `deferred` (not run unless asked: --modes inline,deferred), is worker
+delivery with no worker running: the order's request alone, its event and task written to
+the outbox and delivered by nobody. It bounds what any change to the delivery could gain:
+the inline delivery costs at least nothing.
+
+Needs wrk (`apt-get install -y wrk`); BENCH_WRK_RAW=1 prints wrk's own output of each
+step. Writes a PNG of throughput and p99 against concurrency (--plot, needs matplotlib
+from the dev group).
 
     python bench/http_orders.py [--customers 40] [--duration 8] [--concurrency 2,8,16,32]
         [--modes inline,worker,deferred] [--plot docs/performance_http_orders.png]
@@ -26,6 +32,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -71,6 +78,90 @@ class Step:
     p99_ms: float
     errors: int
     requests: int
+    cpu: "CpuPerRequest | None" = None
+
+
+@dataclass
+class CpuPerRequest:
+    """CPU time (user + system, ms) each request of a step cost, by process: gunicorn's
+    master and workers, the PostgreSQL backends of the bench's database (the workers'
+    connections, and the bus worker's in worker mode), the bus worker process, wrk."""
+
+    gunicorn: float
+    postgres: float
+    bus_worker: float
+    wrk: float
+
+    @property
+    def total(self) -> float:
+        return self.gunicorn + self.postgres + self.bus_worker + self.wrk
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User and system CPU of a local process so far, from /proc (clock-tick resolution);
+    0 for a process that is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_of(pid: int) -> list[int]:
+    """The pids whose parent is ``pid`` (gunicorn's workers), read from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def postgres_backends(db_url: str) -> list[int]:
+    """The pids of the server processes connected to the bench's database."""
+    import psycopg
+
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return [pid for (pid,) in rows]
+
+
+class CpuMeter:
+    """What a step's requests cost the machine, process by process: read before and after
+    the step. A PostgreSQL backend that appears during the step is counted whole."""
+
+    def __init__(self, gunicorn: int, bus_worker: int | None, db_url: str) -> None:
+        self.gunicorn = gunicorn
+        self.bus_worker = bus_worker
+        self.db_url = db_url
+
+    def _read(self) -> tuple[float, dict[int, float], float, float]:
+        web = sum(process_cpu_seconds(p) for p in [self.gunicorn, *children_of(self.gunicorn)])
+        backends = {pid: process_cpu_seconds(pid) for pid in postgres_backends(self.db_url)}
+        worker = process_cpu_seconds(self.bus_worker) if self.bus_worker else 0.0
+        waited = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk, once it has exited
+        return web, backends, worker, waited.ru_utime + waited.ru_stime
+
+    def start(self) -> None:
+        self._before = self._read()
+
+    def per_request(self, requests: int) -> CpuPerRequest:
+        web0, backends0, worker0, wrk0 = self._before
+        web1, backends1, worker1, wrk1 = self._read()
+        postgres = sum(cpu - backends0.get(pid, 0.0) for pid, cpu in backends1.items())
+        per = 1000 / max(requests, 1)
+        return CpuPerRequest(
+            gunicorn=(web1 - web0) * per,
+            postgres=postgres * per,
+            bus_worker=(worker1 - worker0) * per,
+            wrk=(wrk1 - wrk0) * per,
+        )
 
 
 def require_wrk() -> str:
@@ -145,15 +236,25 @@ def run_wrk(wrk: str, url: str, script: Path, concurrency: int, duration: int) -
     return result
 
 
+#: What the worker has left: undispatched events, and due deliveries (the orders'
+#: confirmation tasks, dispatched from the start, run as due deliveries), each with the
+#: time it has been waiting since.
+BACKLOG_SQL = """
+SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(since)), 0) FROM (
+    SELECT occurred_at AS since FROM eventbus_outboxmessage WHERE dispatched_at IS NULL
+    UNION ALL
+    SELECT next_attempt_at FROM eventbus_delivery
+    WHERE status IN ('failed', 'waiting') AND next_attempt_at <= now()
+) AS behind
+"""
+
+
 def backlog(db_url: str) -> tuple[int, float]:
-    """Undispatched outbox rows and the age of the oldest, in seconds."""
+    """What the worker has left (events and due tasks) and the age of the oldest, seconds."""
     import psycopg
 
     with psycopg.connect(db_url) as conn:
-        count, age = conn.execute(
-            "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(occurred_at)), 0) "
-            "FROM eventbus_outboxmessage WHERE dispatched_at IS NULL"
-        ).fetchone()  # type: ignore[misc]
+        count, age = conn.execute(BACKLOG_SQL).fetchone()  # type: ignore[misc]
     return int(count), float(age)
 
 
@@ -228,18 +329,23 @@ def serve_and_measure(
                 break
         if worker is not None:
             wait_drained(env["DATABASE_URL"])
+        meter = CpuMeter(gunicorn.pid, worker.pid if worker else None, env["DATABASE_URL"])
         for concurrency in args.concurrency:
             for endpoint in (ORDERS, BARE):
+                meter.start()
                 r = run_wrk(wrk, base + endpoint, scripts[endpoint], concurrency, args.duration)
+                cpu = meter.per_request(int(r["requests"]))
                 step = Step(
                     mode, endpoint, concurrency, r["rps"], r["p50"], r["p99"],
-                    int(r["errors"]), int(r["requests"]),
+                    int(r["errors"]), int(r["requests"]), cpu,
                 )  # fmt: skip
                 steps.append(step)
                 print(
                     f"  {mode:6} {endpoint:20} c={concurrency:<3} {step.rps:8.1f} req/s  "
                     f"p50 {step.p50_ms:7.1f} ms  p99 {step.p99_ms:7.1f} ms  "
-                    f"errors {step.errors}/{step.requests}",
+                    f"errors {step.errors}/{step.requests}  CPU a request {cpu.total:.2f} ms "
+                    f"(gunicorn {cpu.gunicorn:.2f}, PostgreSQL {cpu.postgres:.2f}, "
+                    f"bus worker {cpu.bus_worker:.2f}, wrk {cpu.wrk:.2f})",
                     flush=True,
                 )
                 if worker is not None and endpoint == ORDERS:
@@ -249,7 +355,7 @@ def serve_and_measure(
                            "drain_s": drain, "rate": step.rps}  # fmt: skip
                     lags.append(lag)
                     print(
-                        f"  worker lag at c={concurrency}: {left} events behind, oldest "
+                        f"  worker lag at c={concurrency}: {left} events and tasks behind, oldest "
                         f"{age:.2f} s, drained in {drain:.2f} s",
                         flush=True,
                     )
@@ -335,7 +441,10 @@ def main() -> None:
         lags += mode_lags
 
     print("\nPOST /api/orders/ against the bare endpoint in the same server run:")
-    print("mode    conc  orders req/s  bare req/s  ratio   orders p50/p99 ms   bare p99 ms  p99 x")
+    print(
+        "mode    conc  orders req/s  bare req/s  ratio   orders p50/p99 ms   bare p99 ms  p99 x"
+        "   CPU ms a request orders/bare"
+    )
     for s in steps:
         if s.endpoint != ORDERS:
             continue
@@ -347,6 +456,7 @@ def main() -> None:
             f"{s.mode:7} {s.concurrency:4}  {s.rps:12.1f}  {bare.rps:10.1f}  "
             f"{s.rps / bare.rps:4.2f}x   {s.p50_ms:7.1f} / {s.p99_ms:7.1f}   "
             f"{bare.p99_ms:11.1f}  {s.p99_ms / bare.p99_ms:4.2f}x"
+            + (f"   {s.cpu.total:5.2f} / {bare.cpu.total:5.2f}" if s.cpu and bare.cpu else "")
         )
     if "deferred" in args.modes.split(","):
         print("deferred: worker delivery with no worker, the request alone (a bound, not a mode)")

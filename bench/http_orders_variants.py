@@ -36,7 +36,6 @@ the bare endpoint's, when ``bare`` is among the variants.
 
 import argparse
 import contextlib
-import os
 import statistics
 import sys
 import time
@@ -44,16 +43,10 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from http_orders import BARE, BODY, ORDERS
+from http_orders import BARE, BODY, ORDERS, process_cpu_seconds
 from http_orders_in_process import in_process_application, wsgi_caller
 
 VARIANTS = ("client", "prepared", "generic", "apart", "deferred", "no-bus", "bare")
-
-
-def backend_cpu_seconds(pid: int) -> float:
-    """User and system CPU of a local process, from /proc (clock-tick resolution)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -115,7 +108,7 @@ def main() -> None:
                     cursor.execute("SELECT pg_backend_pid()")
                     (backend,) = cursor.fetchone()
                 wall, cpu = time.perf_counter(), time.process_time()
-                server = backend_cpu_seconds(backend)
+                server = process_cpu_seconds(backend)
                 for i in range(args.orders):
                     call(path, token_of(i))
                 n = args.orders
@@ -123,7 +116,7 @@ def main() -> None:
                     (
                         (time.perf_counter() - wall) / n * 1000,
                         (time.process_time() - cpu) / n * 1000,
-                        (backend_cpu_seconds(backend) - server) / n * 1000,
+                        (process_cpu_seconds(backend) - server) / n * 1000,
                     )
                 )
     bus.install()
