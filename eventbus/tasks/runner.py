@@ -38,6 +38,11 @@ def run_task(event: TaskEnqueued) -> None:
         stored = as_json(value, what=f"the return value of {event.task}")
     except NotJSON as exc:
         raise DoNotRetry(str(exc)) from None
-    TaskReturn.objects.update_or_create(
-        message_id=envelope.event_id, defaults={"value": stored, "worker": process_name()}
+    # One statement (INSERT ... ON CONFLICT DO UPDATE): a task run again (a replay) replaces
+    # what its earlier run returned.
+    TaskReturn.objects.bulk_create(
+        [TaskReturn(message_id=envelope.event_id, value=stored, worker=process_name())],
+        update_conflicts=True,
+        unique_fields=["message"],
+        update_fields=["value", "worker"],
     )

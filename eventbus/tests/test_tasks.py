@@ -177,6 +177,28 @@ def test_get_result_reads_one_row_and_the_errors_only_of_a_task_that_failed(
         assert len(fail.get_result(retried.id).errors) == 1
 
 
+def test_a_task_s_return_value_is_written_in_one_statement_and_replaced_by_a_rerun():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    result = add.enqueue(2, 3)
+    with CaptureQueriesContext(connection) as run:
+        worker_once()
+
+    statements = [q["sql"] for q in run.captured_queries]
+    writes = [sql for sql in statements if sql.startswith('INSERT INTO "eventbus_taskreturn"')]
+    assert len(writes) == 1, statements
+    assert not [sql for sql in statements if 'FROM "eventbus_taskreturn"' in sql], statements
+    # a second run of the same task (as a replay makes) replaces the value it returned
+    TaskReturn.objects.filter(message_id=uuid.UUID(result.id)).update(value=0, worker="old")
+    call_command(
+        "eventbus", "replay", "--event", "eventbus.task_enqueued", "--handler", RUN_TASK,
+        "--again", stdout=StringIO(),
+    )  # fmt: skip
+    returned = TaskReturn.objects.get(message_id=uuid.UUID(result.id))
+    assert returned.value == 5 and returned.worker != "old"
+
+
 def test_a_task_whose_run_after_is_in_the_future_waits_for_it():
     run_after = timezone.now() + timedelta(hours=1)
     result = record.using(run_after=run_after).enqueue("later")
