@@ -164,11 +164,19 @@ class DeadLetter(Delivery):
         verbose_name = "dead letter"
 
 
-#: What the ``worker`` columns hold (eventbus.process.process_name()).
-WORKER_HELP = (
-    "The process that made the attempt: the worker's or consumer's name as `eventbus stats` "
-    "lists it, or host:pid for a web process or a command; empty before it was recorded."
-)
+def _worker_field() -> "models.CharField[str, str]":
+    """The process that made an attempt (eventbus.process.process_name())."""
+    return models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=(
+            "The process that made the attempt: the worker's or consumer's name as `eventbus "
+            "stats` lists it, or host:pid for a web process or a command; empty before it "
+            "was recorded."
+        ),
+    )
 
 
 class DeliveryAttempt(models.Model):
@@ -179,13 +187,7 @@ class DeliveryAttempt(models.Model):
     error = models.TextField()
     traceback = models.TextField(blank=True, default="")
     failed_at = models.DateTimeField()
-    worker = models.CharField(
-        max_length=200,
-        blank=True,
-        default="",
-        db_default="",
-        help_text=WORKER_HELP,
-    )
+    worker = _worker_field()
 
     class Meta:
         ordering = ["delivery", "number"]
@@ -209,13 +211,7 @@ class TaskReturn(models.Model):
         verbose_name="task (event id)",
     )
     value = models.JSONField(null=True)
-    worker = models.CharField(
-        max_length=200,
-        blank=True,
-        default="",
-        db_default="",
-        help_text=WORKER_HELP,
-    )
+    worker = _worker_field()
 
     def __str__(self) -> str:
         return f"return value of task {self.message_id}"

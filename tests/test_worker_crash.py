@@ -21,6 +21,7 @@ import json
 import random
 import re
 import signal
+import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -122,6 +123,13 @@ def assert_each_event_delivered_once(db: Database, handlers: dict[str, set[str]]
     twice = {key: n for key, n in counted.items() if n != 1}
     assert twice == {}, f"effects applied more than once: {twice}"
     return len(names)
+
+
+def slow_worker(db: Database, batch: int, attempt_log: Path) -> subprocess.Popen[str]:
+    """A worker on ``db`` in batches of ``batch`` whose handlers take ~2 ms a call, logging
+    each attempt to ``attempt_log``."""
+    slow = {"PROOF_HANDLER_SLEEP_MS": "2", "PROOF_ATTEMPT_LOG": str(attempt_log)}
+    return harness.worker(db, f"--batch-size={batch}", "--poll=0.2", **slow)
 
 
 def attempts_logged(path: Path) -> int:
@@ -259,10 +267,9 @@ def test_sigterm_stops_the_worker_after_its_current_batch(
     # Given a worker draining a backlog through a slow handler (a batch takes ~0.2 s),
     events, batch = 3000, 50
     attempt_log = tmp_path / "attempts.log"
-    slow = {"PROOF_HANDLER_SLEEP_MS": "2", "PROOF_ATTEMPT_LOG": str(attempt_log)}
     with harness.throwaway_database(template, "proof_sigterm") as db:
         harness.fill_ticks(db, events)
-        worker = harness.worker(db, f"--batch-size={batch}", "--poll=0.2", **slow)
+        worker = slow_worker(db, batch, attempt_log)
         dispatched_sql = (
             "SELECT count(*) FROM eventbus_outboxmessage WHERE dispatched_at IS NOT NULL"
         )
@@ -317,10 +324,9 @@ def test_a_worker_whose_database_connections_are_killed_carries_on(
     # Given a worker draining a backlog through a slow handler,
     events, batch = 1000, 20
     attempt_log = tmp_path / "attempts.log"
-    slow = {"PROOF_HANDLER_SLEEP_MS": "2", "PROOF_ATTEMPT_LOG": str(attempt_log)}
     with harness.throwaway_database(template, "proof_outage") as db:
         harness.fill_ticks(db, events)
-        worker = harness.worker(db, f"--batch-size={batch}", "--poll=0.2", **slow)
+        worker = slow_worker(db, batch, attempt_log)
         undispatched = "SELECT count(*) FROM eventbus_outboxmessage WHERE dispatched_at IS NULL"
         poll(lambda: db.value(undispatched) < events - batch, timeout=60, what="a drain")
 
