@@ -9,7 +9,7 @@ ASYNCAPI_TOOL := tools/asyncapi
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run serve test test-redeliver test-postgres test-split test-schema test-wheel wheel install lint typecheck boundaries contracts asyncapi format check-deploy keys split bench clean
+.PHONY: run serve test test-redeliver test-postgres test-split test-schema test-browser browser test-wheel wheel install lint typecheck boundaries contracts asyncapi format check-deploy keys split bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -46,7 +46,7 @@ test-postgres: install ## The suite against DATABASE_URL (PostgreSQL)
 	@case "$$DATABASE_URL" in postgres*) ;; *) echo "Set DATABASE_URL=postgres://..." >&2; exit 1;; esac
 	$(PY) -m pytest -p no:cacheprovider
 
-test-split: install ## Split mode with real processes: journey, faults (PostgreSQL and RabbitMQ at 127.0.0.1)
+test-split: install browser ## Split mode with real processes: journey, faults, a customer in Chromium (PostgreSQL and RabbitMQ at 127.0.0.1)
 	$(PY) -m pytest -p no:cacheprovider -m split tests/test_split.py
 
 DEPLOY_SETTINGS := production accounts_service orders_service
@@ -63,6 +63,15 @@ check-deploy: install keys ## Every production settings module passes Django's d
 
 test-schema: install ## The API against its OpenAPI schema: schemathesis on the monolith under gunicorn (about a minute)
 	$(PY) -m pytest -p no:cacheprovider -m schema tests/test_schema_contract.py
+
+CHROMIUM ?= /usr/bin/chromium
+
+browser: ## Debian's chromium for the browser tests (Playwright drives it; its own download is unreachable)
+	@test -x $(CHROMIUM) || { command -v apt-get >/dev/null && apt-get install -y -q chromium >/dev/null; }
+	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) is missing: install Debian's chromium package" >&2; exit 1; }
+
+test-browser: install browser ## A customer and an operator in headless Chromium on the monolith as `make run` serves it
+	$(PY) -m pytest -p no:cacheprovider -m browser tests/test_browser.py
 
 WHEEL_DIR := dist
 

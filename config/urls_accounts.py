@@ -15,7 +15,7 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("api/", ApiRootView.as_view(), name="api-root"),
     path("api/accounts/", include("accounts.api.urls")),
-    path("api/auth/", include("rest_framework.urls")),
+    path("api/auth/", include("accounts.api.browser_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]

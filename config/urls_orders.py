@@ -1,4 +1,5 @@
-"""URLs of the orders service in split mode: probes, its API, the API login, docs, admin."""
+"""URLs of the orders service in split mode: probes, its API, a link to the login on accounts,
+docs, admin."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -15,7 +16,7 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("api/", ApiRootView.as_view(), name="api-root"),
     path("api/orders/", include("orders.api.urls")),
-    path("api/auth/", include("rest_framework.urls")),
+    path("api/auth/", include("config.login_elsewhere")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]

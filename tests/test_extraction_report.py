@@ -56,7 +56,15 @@ def test_accounts_can_be_extracted_and_its_events_and_urls_are_listed():
     assert report["blockers"] == []
     assert report["other_modules"] == ["orders"]
     assert (report["imports"], report["relations"], report["queries"]) == ([], [], None)
-    assert report["settings"] == []
+    # The browsable API's JWT cookies: settings an accounts service of its own must carry.
+    assert [setting["name"] for setting in report["settings"]] == [
+        "API_LOGIN_REDIRECT_HOSTS",
+        "JWT_AUTH_COOKIE",
+        "JWT_AUTH_REFRESH_COOKIE",
+        "JWT_AUTH_REFRESH_COOKIE_PATH",
+        "JWT_AUTH_SAMESITE",
+        "JWT_AUTH_SECURE",
+    ]
     assert report["events"] == {
         "published": [
             {
@@ -100,6 +108,8 @@ def test_accounts_can_be_extracted_and_its_events_and_urls_are_listed():
         ("api/accounts/logout/", "accounts.api.views.LogoutView"),
         ("api/accounts/me/", "accounts.api.views.MeView"),
         ("api/accounts/me/deactivate/", "accounts.api.views.MeDeactivateView"),
+        ("api/auth/login/", "accounts.api.browser.BrowserLoginView"),
+        ("api/auth/logout/", "accounts.api.browser.BrowserLogoutView"),
     ]
     assert report["broker"]["queue"] == "accounts.events"
     assert report["broker"]["bindings"] == ["orders.order_cancelled.*", "orders.order_placed.*"]

@@ -26,9 +26,18 @@ import pytest
 from amqp.exceptions import AccessRefused
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from playwright.sync_api import Browser
 
 from eventbus.broker.topology import binding_key, dead_letter_queue
 from tests.support import databases, rabbitmq
+from tests.support.browser import (
+    chromium,
+    jwt_cookie_names,
+    log_out,
+    profile,
+    status_line,
+    walk_the_customer_journey,
+)
 from tests.support.databases import Database, poll
 from tests.support.http import http
 from tests.support.journey import (
@@ -697,3 +706,53 @@ def test_publishing_goes_on_while_the_relay_cannot_reach_the_broker(split):
 
     assert accounts.value(pending, (f"{prefix}%",)) == 0
     assert_each_registration_applied_once(accounts, orders, prefix, 42)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as browser:
+        yield browser
+
+
+def test_a_customer_orders_through_the_browsable_api_of_the_two_services(split, browser):
+    # given: a customer whom orders already knows (its replica arrived over RabbitMQ)
+    accounts_url, orders_url = urls(split)
+    _, orders = service_databases(split)
+    username = unique_prefix("browser")
+    user_id, _ = register(accounts_url, username)
+    poll(
+        lambda: orders.value(
+            "SELECT count(*) FROM orders_customer WHERE customer_id = %s", (user_id,)
+        ),
+        timeout=30,
+        what="the customer's replica reaches orders",
+    )
+    page = browser.new_context().new_page()
+
+    # when: orders' pages send the browser to accounts' login, and back; the cookie that
+    # accounts set (on the same host, another port) is verified by orders with the public key
+    seen = walk_the_customer_journey(
+        page,
+        accounts_url=accounts_url,
+        orders_url=orders_url,
+        username=username,
+        password=f"{username}-correct-horse-battery",
+    )
+    me = poll(
+        lambda: (me := profile(page, accounts_url))["orders_count"] == 1 and me,
+        timeout=30,
+        what="accounts counts the order that was not cancelled",
+    )
+    log_out(page)
+
+    # then
+    assert seen["anonymous"] == "HTTP 401 Unauthorized"
+    assert seen["after_login_url"] == f"{orders_url}/api/orders/"
+    assert (seen["first_order"], seen["second_order"]) == ("HTTP 201 Created", "HTTP 201 Created")
+    assert (seen["cancel"], seen["cancelled_status"]) == ("HTTP 200 OK", "cancelled")
+    assert (me["id"], me["orders_count"]) == (user_id, 1)
+    assert status_line(page) == "HTTP 401 Unauthorized"  # accounts' /me/ again, logged out
+    assert jwt_cookie_names(page) == set()
+    page.goto(f"{orders_url}/api/orders/")
+    assert status_line(page) == "HTTP 401 Unauthorized"
+    page.context.close()

@@ -88,8 +88,12 @@ class SplitConfig:
         }
         if module == "accounts":
             env["JWT_PRIVATE_KEY_PATH"] = str(keys["private"])
+            # Its browsable API's login may send a browser back to orders' pages.
+            env["API_LOGIN_REDIRECT_HOSTS"] = urlsplit(self.url("orders")).netloc
         else:
             env.pop("JWT_PRIVATE_KEY_PATH", None)
+            # orders' "Log in" link leads to accounts, which signs the cookie's token.
+            env["API_LOGIN_URL"] = f"{self.url('accounts')}/api/auth/login/"
         return env
 
     def broker_user(self, module: str) -> tuple[str, str]:

@@ -187,6 +187,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "config.authentication.JWTCookieAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -215,6 +216,22 @@ SIMPLE_JWT = {
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
 }
+
+# The browsable API's login (/api/auth/login/) hands a browser the customer's JWTs as cookies,
+# as dj-rest-auth's JWT cookie mode does: HttpOnly, SameSite=Lax, Secure outside development
+# (config/settings/hardening.py). The access token goes to every path, so each service that
+# verifies tokens (orders with the public key alone) reads it, whatever its port; the refresh
+# token only to /api/auth/, where logout blacklists it. Cookies sent this way need DRF's CSRF
+# check (config.authentication); a bearer header does not.
+JWT_AUTH_COOKIE = "api-access"
+JWT_AUTH_REFRESH_COOKIE = "api-refresh"
+JWT_AUTH_REFRESH_COOKIE_PATH = "/api/auth/"
+JWT_AUTH_SAMESITE = "Lax"
+JWT_AUTH_SECURE = False
+# Split mode: where a service without the login (orders) sends a browser to log in, and the
+# other services of the site the login may send it back to ("host:port").
+API_LOGIN_URL = env_str("API_LOGIN_URL", "")
+API_LOGIN_REDIRECT_HOSTS = env_list("API_LOGIN_REDIRECT_HOSTS", [])
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Modular monolith API",

@@ -1,6 +1,7 @@
 """Views of the orders API: authenticate, validate, call one service or selector, serialise.
 
-Customer views authenticate with a stateless JWT only (no database lookup of the user: the
+Customer views authenticate with a stateless JWT only, sent as a bearer header or, from the
+browsable API, as a cookie with a CSRF token (no database lookup of the user: the
 account lives in another module, possibly another service) and read nothing of the user
 but its id. A session is never a customer: the session user of the admin is another kind
 of user (in split mode, orders' own staff), whose id would name someone else's orders.
@@ -27,6 +28,7 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
 
+from config.authentication import JWTStatelessCookieAuthentication
 from orders import selectors, services
 from orders.api import schema  # noqa: F401  (registers the OpenAPI auth scheme)
 from orders.api.serializers import (
@@ -67,9 +69,10 @@ class NotDeactivated(BasePermission):
 
 
 class CustomerAPIView(APIView):
-    """Base of the customer-facing views: a stateless bearer token, never a session."""
+    """Base of the customer-facing views: a stateless JWT, as a bearer header or as the
+    browsable API's cookie (with DRF's CSRF check), never a session."""
 
-    authentication_classes = [JWTStatelessUserAuthentication]
+    authentication_classes = [JWTStatelessUserAuthentication, JWTStatelessCookieAuthentication]
     permission_classes = [IsAuthenticated, NotDeactivated]
 
 

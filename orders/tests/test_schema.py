@@ -37,6 +37,12 @@ def test_orders_schema_generates_without_warnings():
         {"$ref": "#/components/schemas/CancelReasonEnum"},
         {"$ref": "#/components/schemas/BlankEnum"},
     ]
-    assert create["security"] == [{"jwtStatelessAuth": []}]  # a bearer token, never a session
+    # a bearer token or the browsable API's cookie, never a session
+    assert create["security"] == [{"jwtStatelessAuth": []}, {"jwtStatelessCookieAuth": []}]
+    assert schema["components"]["securitySchemes"]["jwtStatelessCookieAuth"] == {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "api-access",
+    }
     order_id = schema["paths"]["/api/orders/{order_id}/"]["get"]["parameters"][0]
     assert order_id["schema"] == {"type": "integer"}
