@@ -83,7 +83,7 @@ def main() -> None:
 
     # Registrations come faster than production's 30 an hour.
     os.environ["THROTTLE_REGISTER_RATE"] = "100000/minute"
-    from tools.split import SplitConfig, delete_broker_users, running
+    from tools.split import SplitConfig, running
 
     tag = uuid.uuid4().hex[:8]
     ports = free_ports(2)
@@ -95,7 +95,7 @@ def main() -> None:
         exchange=f"bench-prop-{tag}",
         ports={"accounts": ports[0], "orders": ports[1]},
         keys_dir=Path(tempfile.mkdtemp()) / "keys",
-        broker_user_prefix=f"bench-prop-{tag}-",
+        throwaway=True,  # its broker users, named from the queue prefix, deleted at the end
         web_workers=args.web_workers,
         fresh=True,
         quiet=True,
@@ -106,7 +106,7 @@ def main() -> None:
             deployment.check_alive()
             stages = read_stages(config, tag) if args.stages else None
     finally:
-        teardown(config, delete_broker_users)
+        teardown(config)
     report(args, samples, probes, retried, stages)
 
 
@@ -233,8 +233,9 @@ def read_stages(config: Any, tag: str) -> dict[str, list[float]]:
     return stages
 
 
-def teardown(config: Any, delete_broker_users: Any) -> None:
-    """The deployment's databases, exchanges, queues and broker users, gone."""
+def teardown(config: Any) -> None:
+    """The deployment's databases, exchanges and queues, gone (``running`` deleted its
+    broker users)."""
     import kombu
     import psycopg
 
@@ -251,7 +252,6 @@ def teardown(config: Any, delete_broker_users: Any) -> None:
     with kombu.Connection(config.broker) as connection:
         queues = [queue_name(module) for module in ("accounts", "orders")]
         delete_topology(connection.channel(), config.exchange, queues)
-    delete_broker_users(config)
 
 
 def report(

@@ -12,6 +12,7 @@ runs them. They need PostgreSQL and RabbitMQ: without them they skip, or fail un
 
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -28,7 +29,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from playwright.sync_api import Browser
 
-from eventbus.broker.topology import binding_key, dead_letter_queue
+from eventbus.broker.topology import binding_key, dead_letter_exchange, dead_letter_queue
 from tests.support import databases, rabbitmq
 from tests.support.browser import (
     chromium,
@@ -54,11 +55,13 @@ from tests.support.rabbitmq import (
     get_all,
     queue_name,
     rabbitmqctl_unusable,
+    user_names,
+    user_permissions,
 )
 from tests.support.register_users import register_many
 from tests.support.session import Session
 from tests.support.span_files import DIRECTORY_VARIABLE, SpanRecord, read_spans, span_env
-from tools.split import MODULES, SplitConfig, SplitDeployment, delete_broker_users, running
+from tools.split import MODULES, SplitConfig, SplitDeployment, broker_users, running
 
 pytestmark = pytest.mark.split
 
@@ -88,7 +91,7 @@ def split_config(keys_dir: Path, spans_dir: Path) -> SplitConfig:
         exchange=f"splittest-{tag}",
         ports={"accounts": accounts_port, "orders": orders_port},
         keys_dir=keys_dir,
-        broker_user_prefix=f"splittest-{tag}-",
+        throwaway=True,  # its broker users, named from the queue prefix, deleted at the end
         web_workers=1,  # two cores: six processes are enough
         fresh=True,
         quiet=True,
@@ -111,7 +114,6 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SplitDeploy
         for module in MODULES:
             Database(config.postgres, config.database_name(module)).drop()
         delete_broker_objects(config)
-        delete_broker_users(config)
 
 
 @pytest.fixture
@@ -185,6 +187,69 @@ def assert_each_registration_applied_once(
             )
             == []
         )
+
+
+def assert_permissions_are_its_own(
+    permissions: dict[str, list[tuple[str, ...]]],
+    config: SplitConfig,
+    module: str,
+    *,
+    other: SplitConfig,
+) -> None:
+    """``module``'s user in ``config`` may use its deployment's exchange and its own queue,
+    and publish its own module's events there: nothing of the other module's, of the other
+    deployment's or of ``make split``'s exchange (RabbitMQ's regexes are searched, as
+    re.search does)."""
+    [(vhost, configure, write, read)] = permissions["vhosts"]
+    assert (vhost, configure, write, read) == (config.vhost(), configure, configure, configure)
+    another = MODULES[1 - MODULES.index(module)]
+    for name in (config.exchange, queue_name(config, module)):
+        assert re.search(configure, name), (name, configure)
+    for name in (
+        queue_name(config, another),
+        other.exchange,
+        queue_name(other, module),
+        queue_name(other, another),
+        SplitConfig.exchange,
+    ):
+        assert not re.search(configure, name), (name, configure)
+    topics = {exchange: (write, read) for _, exchange, write, read in permissions["topics"]}
+    assert set(topics) == {config.exchange, dead_letter_exchange(config.exchange)}
+    publishes = topics[config.exchange][0]
+    assert re.search(publishes, f"{module}.anything_happened")
+    assert not re.search(publishes, f"{another}.anything_happened")
+
+
+# --- broker users ----------------------------------------------------------------------------
+
+
+def test_deployments_side_by_side_have_broker_users_of_their_own(split, tmp_path):
+    """A second test deployment on the broker, its users alone (what starting it does to
+    the broker's users), gets users named from its queue prefix, with permissions on its
+    own exchange and queues, and leaves the running deployment's as they were; stopping
+    it deletes its users and only them."""
+    first = split.config
+    second = split_config(tmp_path / "keys", tmp_path / "spans")
+    first_users = {module: first.broker_user(module)[0] for module in MODULES}
+    second_users = {module: second.broker_user(module)[0] for module in MODULES}
+    assert first_users == {m: f"{first.queue_prefix}eventbus-{m}" for m in MODULES}
+    assert second_users == {m: f"{second.queue_prefix}eventbus-{m}" for m in MODULES}
+    before = {user: user_permissions(user) for user in (*first_users.values(), "guest")}
+    for module, user in first_users.items():
+        assert_permissions_are_its_own(before[user], first, module, other=second)
+
+    with broker_users(second):
+        present = user_names()
+        assert {*first_users.values(), *second_users.values(), "guest"} <= present
+        for module, user in second_users.items():
+            assert_permissions_are_its_own(user_permissions(user), second, module, other=first)
+        assert {user: user_permissions(user) for user in before} == before
+
+    present = user_names()
+    assert present.isdisjoint(second_users.values())
+    assert {*first_users.values(), "guest"} <= present
+    assert {user: user_permissions(user) for user in before} == before
+    split.check_alive()
 
 
 # --- the journey ---------------------------------------------------------------------------

@@ -5,8 +5,9 @@
 Each service gets its own PostgreSQL database, a gunicorn web server, a worker (relay to
 the broker, retries) and a consumer (its queue), and connects to RabbitMQ as its own user
 (made with `rabbitmqctl`; passwords from EVENTBUS_BROKER_PASSWORD_<MODULE>), allowed to
-publish only its own module's events. Ctrl-C stops everything. Tests use SplitDeployment
-directly, with their own ports, database names, queue prefix and broker users.
+publish only its own module's events. Ctrl-C stops everything and keeps the users. Tests use
+SplitDeployment directly, with their own ports, database names, exchange and queue prefix,
+hence broker users of their own (broker_user_name), deleted when they stop (``throwaway``).
 """
 
 import argparse
@@ -42,10 +43,13 @@ class SplitConfig:
     web_workers: int = 2
     fresh: bool = False
     quiet: bool = False
-    #: Each service connects as its own RabbitMQ user, "<broker_user_prefix><module>",
-    #: made by `rabbitmqctl` (see ensure_broker_users); off: every service uses ``broker``.
+    #: Each service connects as its own RabbitMQ user, named from ``queue_prefix`` by
+    #: broker_user_name and made by `rabbitmqctl` (ensure_broker_users); off: every service
+    #: connects as ``broker``'s user.
     broker_users: bool = True
-    broker_user_prefix: str = "eventbus-"
+    #: A test's or a benchmark's deployment: its broker users are deleted when it stops
+    #: (``running``). It needs a queue prefix of its own, so they are never another's.
+    throwaway: bool = False
     #: Variables added to every service process's environment (the tests' span exporter).
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -53,6 +57,15 @@ class SplitConfig:
     secret_keys: dict[str, str] = field(
         default_factory=lambda: {module: secrets.token_urlsafe(50) for module in MODULES}
     )
+
+    def __post_init__(self) -> None:
+        if self.throwaway and self.broker_users and not self.queue_prefix:
+            raise ValueError(
+                "A throwaway split deployment needs a queue_prefix of its own: without one its "
+                f"broker users would be {broker_user_name('', MODULES[0])!r} and "
+                f"{broker_user_name('', MODULES[1])!r}, the default deployment's, and stopping "
+                "it would delete them."
+            )
 
     def web_security_env(self, module: str) -> dict[str, str]:
         """The service's secret key, and plain HTTP on 127.0.0.1 (no TLS redirect or
@@ -102,7 +115,7 @@ class SplitConfig:
         password = os.environ.get(
             f"EVENTBUS_BROKER_PASSWORD_{module.upper()}", f"{module}-dev-only-broker-password"
         )
-        return f"{self.broker_user_prefix}{module}", password
+        return broker_user_name(self.queue_prefix, module), password
 
     def service_broker(self, module: str) -> str:
         """The broker URL a service connects with: ``broker`` with the service's own user."""
@@ -117,6 +130,18 @@ class SplitConfig:
     def vhost(self) -> str:
         path = urlsplit(self.broker).path
         return unquote(path[1:]) if len(path) > 1 else "/"
+
+    def broker_url_user(self) -> str:
+        """The user in ``broker`` (``guest`` by default), which creates the services' users."""
+        return unquote(urlsplit(self.broker).username or "")
+
+
+def broker_user_name(queue_prefix: str, module: str) -> str:
+    """The RabbitMQ user of ``module``'s service in the deployment whose queues start with
+    ``queue_prefix``: "<queue_prefix>eventbus-<module>", so deployments side by side on one
+    broker have users of their own; ``make split``'s (no prefix) are "eventbus-accounts" and
+    "eventbus-orders". The one place the name is spelled."""
+    return f"{queue_prefix}eventbus-{module}"
 
 
 def rabbitmqctl(*args: str, timeout: float = 60) -> str:
@@ -158,14 +183,45 @@ def ensure_broker_users(config: SplitConfig) -> None:
 
 
 def delete_broker_users(config: SplitConfig) -> None:
-    """Delete the services' RabbitMQ users (a private test deployment's)."""
-    for module in MODULES:
-        user, _ = config.broker_user(module)
+    """Delete a throwaway deployment's RabbitMQ users (idempotent). Raises ValueError,
+    deleting nothing, for a deployment that is not throwaway, or if a name is the default
+    deployment's or the broker URL's own user (``guest``); nothing to delete without
+    ``broker_users`` (the services connected as the broker URL's user)."""
+    if not config.throwaway:
+        raise ValueError(
+            "Only a throwaway (test) split deployment's broker users are deleted; "
+            "a person's deployment (make split) keeps them."
+        )
+    if not config.broker_users:
+        return
+    users = [config.broker_user(module)[0] for module in MODULES]
+    kept = {broker_user_name("", module) for module in MODULES} | {config.broker_url_user()}
+    if refused := sorted(kept.intersection(users)):
+        raise ValueError(
+            f"Refusing to delete the broker users {refused}: they are not this deployment's own."
+        )
+    for user in users:
         try:
             rabbitmqctl("delete_user", user)
         except RuntimeError as exc:
             if "does not exist" not in str(exc) and "no_such_user" not in str(exc):
                 raise
+
+
+@contextmanager
+def broker_users(config: SplitConfig) -> Iterator[None]:
+    """The services' broker users for the deployment's lifetime: made or updated on entry
+    (ensure_broker_users), deleted on exit if the deployment is throwaway, kept otherwise.
+    Nothing to do without ``broker_users``."""
+    if not config.broker_users:
+        yield
+        return
+    try:
+        ensure_broker_users(config)
+        yield
+    finally:
+        if config.throwaway:
+            delete_broker_users(config)
 
 
 def ensure_keys(directory: Path) -> dict[str, Path]:
@@ -298,8 +354,8 @@ class SplitDeployment(Processes):
         return self.run(module, "manage.py", *args)
 
     def prepare(self) -> None:
-        if self.config.broker_users:
-            ensure_broker_users(self.config)
+        """Both databases created if missing, migrated, their static files collected and the
+        catalogue loaded (the broker users are ``running``'s, through broker_users)."""
         for module in MODULES:
             ensure_database(self.config, module)
             self.manage(module, "migrate", "--no-input", "-v0")
@@ -361,13 +417,16 @@ class SplitDeployment(Processes):
 
 @contextmanager
 def running(config: SplitConfig) -> Iterator[SplitDeployment]:
-    deployment = SplitDeployment(config)
-    deployment.prepare()
-    try:
-        deployment.start()
-        yield deployment
-    finally:
-        deployment.stop()
+    """The deployment prepared, started, and stopped on exit; its broker users outlive
+    its processes and, for a throwaway deployment, are deleted after them."""
+    with broker_users(config):
+        deployment = SplitDeployment(config)
+        deployment.prepare()
+        try:
+            deployment.start()
+            yield deployment
+        finally:
+            deployment.stop()
 
 
 def main() -> None:

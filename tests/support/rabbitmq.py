@@ -85,3 +85,24 @@ def close_connections(connections: list[str]) -> None:
         _, err = process.communicate(timeout=60)
         if process.returncode != 0:
             raise RuntimeError(f"rabbitmqctl close_connection failed: {err.strip()}")
+
+
+def user_names() -> set[str]:
+    """Every user of the broker, as `rabbitmqctl list_users` lists them."""
+    listing = rabbitmqctl("list_users", "--no-table-headers")
+    return {line.split("\t")[0] for line in listing.splitlines() if line.strip()}
+
+
+def user_permissions(user: str) -> dict[str, list[tuple[str, ...]]]:
+    """A user's permissions as rabbitmqctl lists them: ``vhosts`` (vhost, configure, write,
+    read) from list_user_permissions, ``topics`` (vhost, exchange, write, read) from
+    list_user_topic_permissions, each sorted."""
+
+    def rows(*args: str) -> list[tuple[str, ...]]:
+        listing = rabbitmqctl(*args, user, "--no-table-headers")
+        return sorted(tuple(line.split("\t")) for line in listing.splitlines() if line.strip())
+
+    return {
+        "vhosts": rows("list_user_permissions"),
+        "topics": rows("list_user_topic_permissions"),
+    }
