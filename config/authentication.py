@@ -23,6 +23,7 @@ from rest_framework_simplejwt.authentication import (
     JWTStatelessUserAuthentication,
 )
 from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.models import TokenUser
 
 
 class JWTCookieAuthentication(JWTAuthentication):
@@ -49,6 +50,14 @@ class JWTCookieAuthentication(JWTAuthentication):
 
 class JWTStatelessCookieAuthentication(JWTCookieAuthentication, JWTStatelessUserAuthentication):
     """The same cookie, verified without a user lookup (orders, which has only the token)."""
+
+
+class CustomerTokenUser(TokenUser):
+    """simplejwt's user of a token alone, shown by its ``username`` claim (the browsable
+    API's menu names it) instead of "TokenUser <id>"."""
+
+    def __str__(self) -> str:
+        return self.username or super().__str__()
 
 
 class JWTCookieScheme(OpenApiAuthenticationExtension):

@@ -5,6 +5,7 @@ The clients here enforce CSRF as a browser's requests are checked; the real-brow
 through the pages themselves is tests/test_browser.py.
 """
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -141,6 +142,8 @@ def test_the_browsable_api_offers_the_order_form_to_a_cookie_customer(browser: C
     assert "HTTP 200 OK" in page
     assert 'id="post-generic-content-form"' in page  # the raw-data POST form
     assert 'id="logoutForm" method="post" action="/api/auth/logout/?next=/api/orders/"' in page
+    # the menu names the customer by the token's username claim (orders has no user table)
+    assert re.search(r'data-toggle="dropdown">\s*bob\s*<b class="caret">', page)
 
 
 def test_a_cookie_without_the_csrf_token_is_refused_and_writes_nothing(browser: Client) -> None:
@@ -249,3 +252,29 @@ def test_orders_alone_sends_the_browser_to_the_accounts_login() -> None:
         "http://127.0.0.1:8001/api/auth/login/?next=http%3A%2F%2Ftestserver%2Fapi%2Forders%2F"
     )
     assert escape["Location"].endswith("?next=http%3A%2F%2Ftestserver%2Fapi%2F")
+
+
+def test_the_login_page_logs_in_again_with_the_refresh_cookie(browser: Client) -> None:
+    # given: the access cookie has expired (15 minutes), the refresh cookie has not
+    old_refresh = browser.cookies[REFRESH].value
+    del browser.cookies[ACCESS]
+
+    # when: the customer follows "Log in" again
+    response = browser.get("/api/auth/login/?next=/api/orders/")
+
+    # then: no form, fresh cookies, and the old refresh token cannot be used twice
+    assert (response.status_code, response["Location"]) == (302, "/api/orders/")
+    assert response.cookies[ACCESS].value and response.cookies[REFRESH].value != old_refresh
+    assert BlacklistedToken.objects.count() == 1
+    assert browser.get("/api/orders/", HTTP_ACCEPT="application/json").status_code == 200
+
+
+def test_the_login_page_shows_the_form_for_a_bad_refresh_cookie(bob: User) -> None:
+    client = Client()
+    client.cookies[REFRESH] = "not-a-jwt"
+
+    response = client.get("/api/auth/login/")
+
+    assert response.status_code == 200
+    assert 'name="username"' in response.content.decode()
+    assert ACCESS not in response.cookies

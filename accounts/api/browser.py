@@ -21,7 +21,7 @@ from django.middleware.csrf import rotate_token
 
 from accounts.api.cookies import jwt_cookies_delete, jwt_cookies_set, refresh_cookie_value
 from accounts.exceptions import InvalidCredentials, InvalidRefreshToken, LoginThrottled
-from accounts.services.tokens import refresh_token_revoke, user_login
+from accounts.services.tokens import refresh_token_revoke, refresh_token_rotate, user_login
 
 
 class BrowserLoginForm(AuthenticationForm):
@@ -48,6 +48,20 @@ class BrowserLoginView(auth_views.LoginView):
         # browsable API sends its customers here): API_LOGIN_REDIRECT_HOSTS names them.
         return {*super().get_success_url_allowed_hosts(request), *settings.API_LOGIN_REDIRECT_HOSTS}
 
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """With a valid refresh cookie (the access cookie lives 15 minutes, the refresh one
+        days), log in again without the form: rotate the refresh token, as
+        ``POST /api/accounts/token/refresh/`` does, and redirect to ``next``."""
+        refresh = refresh_cookie_value(request)
+        if refresh:
+            try:
+                pair = refresh_token_rotate(refresh=refresh)
+            except InvalidRefreshToken:
+                pass
+            else:
+                return self._logged_in(access=pair.access, refresh=pair.refresh)
+        return super().get(request, *args, **kwargs)
+
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         try:
             result = user_login(
@@ -58,10 +72,13 @@ class BrowserLoginView(auth_views.LoginView):
         except (InvalidCredentials, LoginThrottled) as exc:
             form.add_error(None, str(exc))
             return self.form_invalid(form)
+        return self._logged_in(access=result.access, refresh=result.refresh)
+
+    def _logged_in(self, *, access: str, refresh: str) -> HttpResponse:
         # A new CSRF secret for the new identity, as Django's login() rotates it.
         rotate_token(self.request)
         response = HttpResponseRedirect(self.get_success_url())
-        jwt_cookies_set(response, access=result.access, refresh=result.refresh)
+        jwt_cookies_set(response, access=access, refresh=refresh)
         return response
 
 

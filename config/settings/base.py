@@ -215,6 +215,8 @@ SIMPLE_JWT = {
     # checked by signature alone (orders has only the public key), so they stay short-lived.
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
+    # The user of a verified token alone (orders), named by the token's username claim.
+    "TOKEN_USER_CLASS": "config.authentication.CustomerTokenUser",
 }
 
 # The browsable API's login (/api/auth/login/) hands a browser the customer's JWTs as cookies,
