@@ -19,7 +19,8 @@ from django.db.backends.postgresql import base
 class DatabaseWrapper(base.DatabaseWrapper):
     def is_usable(self) -> bool:
         connection = self.connection
-        if connection is None or connection.closed or connection.broken:
+        # psycopg 3 tells a broken connection apart; psycopg2 only a closed one.
+        if connection is None or connection.closed or getattr(connection, "broken", False):
             return False
         try:
             readable, _, _ = select.select([connection.fileno()], [], [], 0)

@@ -1,5 +1,6 @@
 """Settings shared by every environment; the environment is read through config.env."""
 
+import importlib.util
 from datetime import timedelta
 from pathlib import Path
 
@@ -128,7 +129,8 @@ def database_from_env(default_sqlite_path: Path) -> dj_database_url.DBConfig:
         # Django's PostgreSQL backend, with a health check that sends nothing while the
         # connection's socket is quiet (config/postgresql/base.py).
         config["ENGINE"] = "config.postgresql"
-        if env_bool("DB_PREPARED_STATEMENTS", True):
+        # psycopg 3's options; psycopg2 (when psycopg 3 is not installed) has none of them.
+        if env_bool("DB_PREPARED_STATEMENTS", True) and importlib.util.find_spec("psycopg"):
             config["OPTIONS"] = {**config.get("OPTIONS", {}), **POSTGRES_PREPARED_OPTIONS}
     return config
 

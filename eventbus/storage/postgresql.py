@@ -10,6 +10,8 @@ statement).
 Everything off the hot path is inherited from the portable store.
 """
 
+import json
+import select
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
@@ -18,6 +20,7 @@ from typing import Any
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.postgresql.psycopg_any import is_psycopg3
 
 from eventbus.envelope import Envelope
 from eventbus.models import Delivery, OutboxMessage
@@ -237,8 +240,6 @@ class PostgresStore(PortableStore):
             cursor.execute(_insert_many_sql(len(messages), len(tasks), notify), params)
 
     def insert_received(self, envelopes: Sequence[Envelope]) -> set[uuid.UUID]:
-        from psycopg.types.json import Jsonb
-
         if not envelopes:
             return set()
         received = OutboxMessage.Broker.RECEIVED.value
@@ -251,7 +252,8 @@ class PostgresStore(PortableStore):
             [e.correlation_id for e in envelopes],
             [e.causation_id for e in envelopes],
             [e.aggregate_id for e in envelopes],
-            [Jsonb(e.payload) for e in envelopes],
+            # JSON text, cast to jsonb in SQL: no driver-specific adapter (psycopg 3 or 2).
+            [json.dumps(e.payload) for e in envelopes],
             [e.traceparent for e in envelopes],
             [received] * len(envelopes),
         ]
@@ -381,35 +383,51 @@ class PostgresStore(PortableStore):
             )
 
     def transaction_untouched(self) -> bool:
-        """psycopg opens the server transaction at the first statement: an idle connection
-        in an outermost atomic block has sent nothing yet."""
+        """psycopg (3 and 2 alike) opens the server transaction at the first statement: an
+        idle connection in an outermost atomic block has sent nothing yet."""
         connection = self.connection
         if len(connection.savepoint_ids) > 0:
             return False
         info = getattr(connection.connection, "info", None)
         status = getattr(info, "transaction_status", None)
-        return status is not None and int(status) == 0  # psycopg.pq.TransactionStatus.IDLE
+        return status is not None and int(status) == 0  # IDLE, in psycopg 3 and psycopg2
 
     def listener(self) -> "_PostgresListener":
         return _PostgresListener(self.using)
 
 
 class _PostgresListener:
-    """LISTEN on a connection of its own (the worker's queries keep theirs)."""
+    """LISTEN on a connection of its own (the worker's queries keep theirs), with psycopg 3
+    or psycopg2, whichever Django's backend runs on. The connection is in autocommit mode
+    (Django's default), so the LISTEN takes effect at once."""
 
     def __init__(self, using: str) -> None:
         self._connection: BaseDatabaseWrapper = connections.create_connection(using)
         self._connection.ensure_connection()
         self._raw: Any = self._connection.connection
-        self._raw.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        with self._connection.wrap_database_errors, self._raw.cursor() as cursor:
+            cursor.execute(f"LISTEN {NOTIFY_CHANNEL}")
 
     def wait(self, seconds: float) -> bool:
         """Whether a NOTIFY came within ``seconds``; raises Django's OperationalError when the
         connection is lost."""
         with self._connection.wrap_database_errors:
-            for _ in self._raw.notifies(timeout=max(seconds, 0.0), stop_after=1):
-                return True
-        return False
+            if is_psycopg3:
+                for _ in self._raw.notifies(timeout=max(seconds, 0.0), stop_after=1):
+                    return True
+                return False
+            return self._wait_psycopg2(seconds)
+
+    def _wait_psycopg2(self, seconds: float) -> bool:
+        """psycopg2 reads notifications when asked to ``poll()``; wait for the socket first."""
+        self._raw.poll()
+        if not self._raw.notifies:
+            readable, _, _ = select.select([self._raw], [], [], max(seconds, 0.0))
+            if readable:
+                self._raw.poll()  # raises OperationalError if the server has gone
+        heard = bool(self._raw.notifies)
+        self._raw.notifies.clear()
+        return heard
 
     def close(self) -> None:
         self._connection.close()

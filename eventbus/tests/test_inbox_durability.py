@@ -35,9 +35,12 @@ def statements_seen() -> Iterator[list[tuple[str, str, object]]]:
         result = execute(sql, params, many, context)
         raw = context["connection"].connection
         if raw.info.transaction_status == 2:  # INTRANS: after a statement of an atomic block
-            setting, xid = raw.execute(
-                "SELECT current_setting('synchronous_commit'), pg_current_xact_id_if_assigned()"
-            ).fetchone()
+            with raw.cursor() as cursor:  # the driver's own cursor: psycopg 3 or psycopg2
+                cursor.execute(
+                    "SELECT current_setting('synchronous_commit'), "
+                    "pg_current_xact_id_if_assigned()"
+                )
+                setting, xid = cursor.fetchone()
         else:  # autocommit: the statement was its own transaction, already committed
             setting, xid = "(committed)", None
         seen.append((sql, setting, xid))
