@@ -61,7 +61,7 @@ check-deploy: install keys ## Every production settings module passes Django's d
 	  $(PY) manage.py check --deploy --fail-level WARNING; \
 	done
 
-test-schema: install ## The API against its OpenAPI schema: schemathesis on the monolith under gunicorn (about a minute)
+test-schema: install ## The API against its OpenAPI schema: schemathesis on the monolith under gunicorn, test then dev settings (about two minutes)
 	$(PY) -m pytest -p no:cacheprovider -m schema tests/test_schema_contract.py
 
 CHROMIUM ?= /usr/bin/chromium

@@ -1,17 +1,22 @@
-"""Django's error views (handler400/403/404/500): JSON for paths under /api/, HTML elsewhere.
+"""API errors as JSON: Django's error views (handler400/403/404/500) and the middleware that
+holds the same under ``DEBUG``; JSON for paths under /api/, Django's HTML pages elsewhere.
 
 DRF renders the errors its views raise; these answer what happens outside a DRF view (no
-URL matches, a request Django itself refuses, a crash before a view runs), so an API client
-always reads ``{"detail": ...}`` and the admin and browsable pages keep Django's HTML pages.
-With ``DEBUG`` on Django shows its technical pages instead, as it does for every handler.
+URL matches, a request Django itself refuses, a crash, a generic view's 405), so an API
+client always reads ``{"detail": ...}`` and the admin and other pages keep Django's pages.
+With ``DEBUG`` on Django bypasses handler404 and handler500 for its technical pages (whose
+traceback it logs, on ``django.request``); ``ApiErrorsAsJsonMiddleware`` answers those as
+JSON under /api/ too, so every settings module answers an API client alike.
 """
 
+import json
 import logging
 from collections.abc import Callable
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
+from rest_framework.response import Response
 
 logger = logging.getLogger("config.errors")
 
@@ -20,6 +25,10 @@ API_PREFIX = "/api/"
 BAD_REQUEST = "Bad request: the request could not be read. Check its headers and body."
 PERMISSION_DENIED = "Forbidden: you may not do this with the credentials sent."
 NOT_FOUND = "Not found: nothing is served at this address. GET /api/ lists the endpoints."
+METHOD_NOT_ALLOWED = (
+    "Method not allowed: this address does not answer that method. The Allow header lists "
+    "those it does."
+)
 SERVER_ERROR = "Server error: the request was not completed. Try again later."
 DATABASE_UNAVAILABLE = (
     "Service unavailable: the database cannot be reached just now. Try again in a few seconds."
@@ -34,6 +43,17 @@ def is_api_request(request: HttpRequest) -> bool:
 
 def api_error(detail: str, status: int) -> JsonResponse:
     return JsonResponse({"detail": detail}, status=status)
+
+
+#: The errors Django itself answers (its error views, its DEBUG pages, a generic view's
+#: 405), with the detail each answers under /api/.
+API_ERROR_DETAILS = {
+    400: BAD_REQUEST,
+    403: PERMISSION_DENIED,
+    404: NOT_FOUND,
+    405: METHOD_NOT_ALLOWED,
+    500: SERVER_ERROR,
+}
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -90,3 +110,44 @@ class DatabaseUnavailableMiddleware:
             response = HttpResponse(DATABASE_UNAVAILABLE, status=503, content_type="text/plain")
         response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
         return response
+
+
+class ApiErrorsAsJsonMiddleware:
+    """Under /api/, answer Django's own error pages as ``{"detail": ...}`` with their status,
+    whatever ``DEBUG`` says: the technical 404 of an unmatched path, the technical 500 of a
+    crash (400 of a suspicious request), a generic view's 405. Headers (``Allow``, the
+    correlation id) and cookies are kept; only the body and its type change.
+
+    Left as they are: every DRF ``Response`` (JSON, or the browsable API's HTML for a browser
+    that asks for it), JSON already, other statuses (axes' 429 lockout page on the browsable
+    API's login form) and every path outside /api/. Outermost, so it also sees the errors
+    other middleware answer. Django has logged a crash's traceback before this runs.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if is_api_request(request) and is_django_error_page(response):
+            return as_api_error(response)
+        return response
+
+
+def is_django_error_page(response: HttpResponse) -> bool:
+    return (
+        response.status_code in API_ERROR_DETAILS
+        and not isinstance(response, Response)
+        and not response.streaming
+        and not response.get("Content-Type", "").startswith("application/json")
+    )
+
+
+def as_api_error(response: HttpResponse) -> HttpResponse:
+    """The page turned, in place, into the JSON error for its status: its other headers, its
+    cookies and Django's note that it was logged (no second log line) are kept."""
+    response["Content-Type"] = "application/json"
+    response.content = json.dumps({"detail": API_ERROR_DETAILS[response.status_code]})
+    if response.has_header("Content-Length"):
+        response["Content-Length"] = str(len(response.content))
+    return response

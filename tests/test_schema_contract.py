@@ -1,12 +1,16 @@
 """The OpenAPI schema as a contract: schemathesis against the served API finds no failure.
 
-The monolith is served by gunicorn, as in production, on a throwaway SQLite database with
-the demo data (Django's development and live-test servers don't read chunked request
-bodies, which schemathesis sends, so they desynchronise the connection). schemathesis's CLI
-runs every phase (examples, coverage, fuzzing, stateful) with the checks below against the
-schema the server serves, authenticated as the demo customer. Generation is deterministic
-and bounded per operation, so a run is repeatable and takes about a minute. Deactivating
-the account ends the customer's session, so that operation runs alone, last.
+The monolith is served by gunicorn on a throwaway SQLite database with the demo data, once
+under the test settings (DEBUG off, as in production) and once under the development
+settings ``make run`` uses (DEBUG on, where Django answers its technical pages unless
+config.errors turns them into JSON; the data-ownership guard on; real password hashing, so
+that run is the slower). Django's development and live-test servers don't read chunked
+request bodies, which schemathesis sends, so they desynchronise the connection: gunicorn
+serves both. schemathesis's CLI runs every phase (examples, coverage, fuzzing, stateful)
+with the checks below against the schema the server serves, authenticated as the demo
+customer. Generation is deterministic and bounded per operation, so a run is repeatable;
+the whole takes about two minutes and a quarter. Deactivating the account ends the
+customer's session, so that operation runs alone, last.
 
 Run by ``make test-schema`` (in CI after ``make test``), not by ``make test``.
 """
@@ -39,17 +43,22 @@ MAX_EXAMPLES = 30
 DEACTIVATE = "/api/accounts/me/deactivate/"
 PRODUCTS = "/api/orders/products/"
 SCHEMATHESIS = Path(sys.executable).parent / "st"
+#: The settings modules the API is served under: production's behaviour, then ``make run``'s.
+SERVED_SETTINGS = ["config.settings.test", "config.settings.dev"]
 
 pytestmark = pytest.mark.schema
 
 
 @pytest.fixture(scope="module")
-def served_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The monolith under gunicorn on a fresh SQLite database with the demo data: its URL."""
+def served_api(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The monolith under gunicorn with the settings module a test names (indirect
+    parametrisation) on a fresh SQLite database with the demo data: its URL."""
     tmp_path = tmp_path_factory.mktemp("served_api")
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DJANGO_SETTINGS_MODULE": request.param,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'api.sqlite3'}",
         "EVENTBUS_TRANSPORT": "local",
         "EVENTBUS_DELIVERY": "inline",
@@ -76,6 +85,7 @@ def schemathesis(*arguments: str, cwd: Path) -> tuple[int, str]:
     return done.returncode, done.stdout + done.stderr
 
 
+@pytest.mark.parametrize("served_api", SERVED_SETTINGS, indirect=True)
 def test_the_api_conforms_to_its_schema(served_api: str, tmp_path: Path) -> None:
     # given the demo customer's access token
     username, _, password = CUSTOMER
@@ -104,6 +114,7 @@ def test_the_api_conforms_to_its_schema(served_api: str, tmp_path: Path) -> None
     assert operations(deactivation[1])[0] == 1
 
 
+@pytest.mark.parametrize("served_api", SERVED_SETTINGS[:1], indirect=True)
 def test_the_run_fails_on_a_planted_undocumented_status(served_api: str, tmp_path: Path) -> None:
     # given the served schema without the catalogue's 404 for a page that is not a number
     schema = http("GET", f"{served_api}/api/schema/?format=json").body

@@ -44,6 +44,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so it sees every response: Django's error pages under /api/ become JSON,
+    # with DEBUG on too (config/errors.py).
+    "config.errors.ApiErrorsAsJsonMiddleware",
     "eventbus.middleware.CorrelationIdMiddleware",
     # Inside the correlation id's scope, so its log line per request carries the id.
     "config.metrics.RequestMetricsMiddleware",
