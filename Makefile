@@ -9,7 +9,7 @@ ASYNCAPI_TOOL := tools/asyncapi
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run serve test test-redeliver test-postgres test-split test-schema test-browser browser test-wheel wheel install lint typecheck boundaries contracts asyncapi format check-deploy keys split bench clean
+.PHONY: run serve test test-redeliver test-postgres test-split test-schema test-psycopg2 test-browser browser test-wheel wheel install lint typecheck boundaries contracts asyncapi format check-deploy keys split bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -45,6 +45,21 @@ test-redeliver: install ## The pytest suite under the redelivery drill: every ev
 test-postgres: install ## The suite against DATABASE_URL (PostgreSQL)
 	@case "$$DATABASE_URL" in postgres*) ;; *) echo "Set DATABASE_URL=postgres://..." >&2; exit 1;; esac
 	$(PY) -m pytest -p no:cacheprovider
+
+PSYCOPG2_VENV := var/psycopg2-venv
+
+$(PSYCOPG2_VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	rm -rf $(PSYCOPG2_VENV)
+	$(UV) venv --quiet --python $(PYTHON) $(PSYCOPG2_VENV)
+	$(UV) export --frozen --no-hashes --quiet --group psycopg2 --no-emit-project \
+	  --no-emit-package psycopg --no-emit-package psycopg-binary > $(PSYCOPG2_VENV)/requirements.txt
+	VIRTUAL_ENV=$(PSYCOPG2_VENV) $(UV) pip install --quiet -r $(PSYCOPG2_VENV)/requirements.txt
+	@touch $@
+
+test-psycopg2: $(PSYCOPG2_VENV)/.installed ## The bus's tests and the crash proofs on PostgreSQL (DATABASE_URL) through psycopg2
+	@case "$$DATABASE_URL" in postgres*) ;; *) echo "Set DATABASE_URL=postgres://..." >&2; exit 1;; esac
+	$(PSYCOPG2_VENV)/bin/python -c "import django.db.backends.postgresql.psycopg_any as d; assert not d.is_psycopg3, 'psycopg 3 is installed'"
+	$(PSYCOPG2_VENV)/bin/python -m pytest -p no:cacheprovider eventbus/tests tests/test_worker_crash.py
 
 test-split: install browser ## Split mode with real processes: journey, faults, a customer in Chromium (PostgreSQL and RabbitMQ at 127.0.0.1)
 	$(PY) -m pytest -p no:cacheprovider -m split tests/test_split.py

@@ -29,10 +29,10 @@ from decimal import Decimal
 from functools import partial
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from tests.proof import harness
+from tests.support import databases
 from tests.support.databases import Database, poll
 
 pytestmark = [
@@ -230,8 +230,8 @@ def test_parallel_workers_share_a_backlog_and_deliver_each_event_once(
         harness.fill_ticks(db, events)
         # when N workers start on it at the same moment (the table is locked until all of
         # them wait on their first claim, so a fast starter cannot drain it alone),
-        with psycopg.connect(db.url) as gate:
-            gate.execute("LOCK TABLE eventbus_outboxmessage IN EXCLUSIVE MODE")
+        with databases.connect(db.url, autocommit=False) as gate:
+            databases.run_sql(gate, "LOCK TABLE eventbus_outboxmessage IN EXCLUSIVE MODE")
             procs = [
                 harness.worker(db, "--once", "--batch-size=50", PROOF_HANDLER_SLEEP_MS="0.2")
                 for _ in range(workers)

@@ -29,7 +29,17 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.eventbus_rede
 POSTGRESQL = connection.vendor == "postgresql"
 
 
-@pytest.fixture(autouse=True, params=["client", "server"] if POSTGRESQL else ["sqlite"])
+def _on_psycopg3() -> bool:
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    return is_psycopg3
+
+
+#: Server-side binding is psycopg 3's; psycopg2 always binds on the client.
+BINDINGS = (["client", "server"] if _on_psycopg3() else ["client"]) if POSTGRESQL else ["sqlite"]
+
+
+@pytest.fixture(autouse=True, params=BINDINGS)
 def binding(request: pytest.FixtureRequest) -> Iterator[str]:
     """Where the connection binds parameters: "client" (Django's default) or "server" with
     prepared statements (config/settings/base.py), each on a new connection."""

@@ -1,15 +1,38 @@
 """Throwaway PostgreSQL databases, read from outside with plain SQL, and polling until a
-condition holds."""
+condition holds.
 
+Connections go through the driver Django's PostgreSQL backend runs on (psycopg 3, else
+psycopg2), with the DB-API alone, so the same tests prove the bus on either driver.
+"""
+
+import importlib
 import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
+from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+driver: Any = importlib.import_module("psycopg" if is_psycopg3 else "psycopg2")
+
+
+def connect(url: str, *, autocommit: bool = True, timeout: int | None = None) -> Any:
+    """A DB-API connection to ``url`` through the driver in use; a context manager that
+    closes it (psycopg2's own would only end the transaction)."""
+    extra = {"connect_timeout": timeout} if timeout else {}
+    connection = driver.connect(url, **extra)
+    connection.autocommit = autocommit
+    return closing(connection)
+
+
+def run_sql(connection: Any, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Execute ``sql``; its rows, or [] for a statement that returns none."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params or None)
+        return cursor.fetchall() if cursor.description else []
 
 
 def database_url(server: str, name: str) -> str:
@@ -22,9 +45,9 @@ def database_url(server: str, name: str) -> str:
 def unreachable(server: str) -> str | None:
     """None if PostgreSQL at ``server`` answers, else why not."""
     try:
-        with psycopg.connect(database_url(server, "postgres"), connect_timeout=3):
+        with connect(database_url(server, "postgres"), timeout=3):
             return None
-    except psycopg.Error as exc:
+    except driver.Error as exc:
         return f"PostgreSQL at {server} ({exc})"
 
 
@@ -49,21 +72,21 @@ class Database:
         """Create it empty (or as a copy of ``template``), dropping any of the same name."""
         clause = f' TEMPLATE "{template.name}"' if template else ""
         with _admin(self.server) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-            connection.execute(f'CREATE DATABASE "{self.name}"{clause}')
+            run_sql(connection, f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+            run_sql(connection, f'CREATE DATABASE "{self.name}"{clause}')
 
     def drop(self) -> None:
         """Drop it if it exists, disconnecting whoever is still connected."""
         with _admin(self.server) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+            run_sql(connection, f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        with psycopg.connect(self.url, autocommit=True) as connection:
-            connection.execute(sql, params)
+        with connect(self.url) as connection:
+            run_sql(connection, sql, params)
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with psycopg.connect(self.url, autocommit=True) as connection:
-            return connection.execute(sql, params).fetchall()
+        with connect(self.url) as connection:
+            return run_sql(connection, sql, params)
 
     def value(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self.rows(sql, params)[0][0]
@@ -84,10 +107,10 @@ def throwaway(server: str, prefix: str, *, template: Database | None = None) -> 
         database.drop()
 
 
-def _admin(server: str) -> psycopg.Connection:
+def _admin(server: str) -> Any:
     try:
-        return psycopg.connect(database_url(server, "postgres"), autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
+        return connect(database_url(server, "postgres"), timeout=5)
+    except driver.OperationalError as exc:
         raise RuntimeError(f"PostgreSQL at {server} is unreachable ({exc}).") from exc
 
 
