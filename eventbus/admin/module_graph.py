@@ -32,6 +32,11 @@ class Node:
     def top(self) -> float:
         return self.y - BOX_H
 
+    @property
+    def baseline(self) -> float:
+        """Where the name's text sits, centred in the box."""
+        return self.y + 4
+
 
 @dataclass(frozen=True)
 class Arrow:

@@ -1,6 +1,8 @@
 """The dashboard's data: the hour minute by minute, failure groups and acting on them,
 process heartbeats and the module map, from planted rows with exact times."""
 
+import itertools
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +13,7 @@ from django.utils import timezone
 from eventbus import publish
 from eventbus.contracts.catalog import CatalogEntry
 from eventbus.contracts.module_map import ModuleLink, module_map
+from eventbus.ids import uuid7_floor
 from eventbus.models import Consumer, Delivery, DeliveryAttempt, OutboxMessage, Worker
 from eventbus.operations import failure_groups as groups
 from eventbus.operations.dashboard import dashboard
@@ -26,8 +29,13 @@ def at(hh: int, mm: int, ss: int = 0, ms: int = 0) -> datetime:
     return datetime(2026, 1, 1, hh, mm, ss, ms * 1000, tzinfo=UTC)
 
 
+_serial = itertools.count(1)
+
+
 def message(occurred: datetime, dispatched: datetime | None) -> OutboxMessage:
+    """An outbox row whose id is a uuid7 of its occurred_at, as published ones have."""
     return OutboxMessage.objects.create(
+        id=uuid.UUID(int=uuid7_floor(occurred).int | next(_serial)),
         name="samples.thing_happened",
         version=1,
         occurred_at=occurred,
@@ -62,18 +70,19 @@ def delivery(
 
 
 def test_the_hour_counts_planted_rows_per_minute():
-    carried = message(at(11, 0), at(11, 45, 10))  # published before the window
-    inline = message(at(12, 0, 5), at(12, 0, 5, 4))
-    delivery(inline, at(12, 0, 5, 4))  # 4 ms: bucket "≤ 5 ms"
+    carried = message(at(11, 0), at(11, 45, 10))  # published before the window: "> 60 s"
+    delivery(carried, at(11, 45, 9))
+    inline = message(at(12, 0, 5), at(12, 0, 5, 4))  # dispatched 4 ms later: "≤ 5 ms"
+    delivery(inline, at(12, 0, 5, 4))
     message(at(12, 10), None)  # still undispatched
-    split = message(at(12, 20), at(12, 20, 1))
-    delivery(split, at(12, 20, 0, 40), handler="h.b")  # 40 ms: "≤ 50 ms"
-    delivery(split, at(12, 20, 0, 300), status="failed", error="RuntimeError: x")  # "≤ 500 ms"
-    old = message(at(10, 0), at(10, 0))
+    split = message(at(12, 20), at(12, 20, 1))  # a second: "≤ 1 s"
+    delivery(split, at(12, 20, 0, 40), handler="h.b")
+    delivery(split, at(12, 20, 0, 300), status="failed", error="RuntimeError: x")
+    old = message(at(10, 0), at(10, 0, 0, 5))
     delivery(old, at(10, 0))  # before the window
-    task = message(at(12, 5), at(12, 5))
+    delivery(old, at(12, 25), handler="h.replayed")  # a replay of an event older than all
+    task = message(at(12, 5), at(12, 5))  # dispatched as written: no latency
     delivery(task, at(12, 5), status="waiting", queue="default")  # a task: not a delivery here
-    assert carried.pk
 
     hour = timeline(now=NOW, backlog_now=1)
 
@@ -86,14 +95,14 @@ def test_the_hour_counts_planted_rows_per_minute():
     assert published == {"12:00": 1, "12:05": 1, "12:10": 1, "12:20": 1}
     assert dispatched == {"11:45": 1, "12:00": 1, "12:05": 1, "12:20": 1}
     delivered = {k: (m.deliveries, m.unsettled) for k, m in by_minute.items() if m.deliveries}
-    assert delivered == {"12:00": (1, 0), "12:20": (2, 1)}
-    assert by_minute["12:00"].latency_percentile(0.5) == 2
-    assert (
-        by_minute["12:20"].latency_percentile(0.5),
-        by_minute["12:20"].latency_percentile(0.95),
-    ) == (5, 8)
-    assert by_minute["12:10"].latency_percentile(0.5) is None
-    assert (hour.latency_overall(0.5), hour.latency_overall(0.95)) == (5, 8)
+    assert delivered == {"11:45": (1, 0), "12:00": (1, 0), "12:20": (2, 1)}
+    latency = {
+        k: (m.latency_percentile(0.5), m.latency_percentile(0.95))
+        for k, m in by_minute.items()
+        if m.dispatched
+    }
+    assert latency == {"11:45": (14, 14), "12:00": (2, 2), "12:05": (None, None), "12:20": (9, 9)}
+    assert (hour.latency_overall(0.5), hour.latency_overall(0.95)) == (9, 14)
     assert not hour.quiet
 
 
