@@ -50,8 +50,9 @@ class DashboardSnapshot:
 
 
 def dashboard(*, minutes: int = 60, using: str = DEFAULT_DB_ALIAS) -> DashboardSnapshot:
-    """The snapshot, over the last ``minutes`` minutes. Read-only; eight queries: the gauges
-    (two), the timeline (three), the failure groups (two), and one per process kind."""
+    """The snapshot, over the last ``minutes`` minutes. Read-only; seven to nine queries: the
+    gauges (two), one per process kind, the timeline (two, and the deliveries' when an event
+    was dispatched in the window), the failure groups (one, and their samples' if any)."""
     gauges = gauge_stats(using=using)
     now = gauges.at
     beats = [

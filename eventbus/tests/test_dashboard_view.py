@@ -198,3 +198,10 @@ def test_the_page_s_queries_are_pinned(admin_client, dead_letters, django_assert
     # session, user; gauges (2); workers, consumers; the hour (3); failure groups and samples
     with django_assert_num_queries(11):
         assert admin_client.get(DASHBOARD).status_code == 200
+
+
+def test_an_empty_page_s_queries_are_pinned(admin_client, django_assert_num_queries):
+    # session, user; gauges (2); workers, consumers; the hour (2: nothing was dispatched, so
+    # no deliveries to count); failure groups (none, so no samples)
+    with django_assert_num_queries(9):
+        assert admin_client.get(DASHBOARD).status_code == 200
