@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from eventbus.admin.charts import LineChart, line_chart
 from eventbus.admin.module_graph import module_graph
@@ -66,7 +66,7 @@ class DashboardAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # see ReadOnl
             raise PermissionDenied("The event bus dashboard needs eventbus.view_dashboard.")
 
     def dashboard_view(self, request: HttpRequest) -> HttpResponse:
-        return require_GET(self._dashboard)(request)
+        return require_safe(self._dashboard)(request)
 
     def _dashboard(self, request: HttpRequest) -> HttpResponse:
         self._check_view(request)
@@ -78,6 +78,7 @@ class DashboardAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # see ReadOnl
             "snapshot": snapshot,
             "dead_letters": sum(snapshot.gauges.dead_letters.values()),
             "charts": charts(snapshot.timeline),
+            "latency": _overall_latency(snapshot.timeline),
             "graph": module_graph(snapshot.modules),
             "may_operate_failed": self._may_operate(request, Delivery.Status.FAILED),
             "may_operate_dead": self._may_operate(request, Delivery.Status.DEAD),
@@ -124,6 +125,12 @@ class DashboardAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # see ReadOnl
             messages.SUCCESS if not failed else messages.WARNING,
             f"Retried {len(retried)} of {handler}: {succeeded} succeeded, {failed} failed.",
         )
+
+
+def _overall_latency(timeline: Timeline) -> dict[str, str]:
+    """The hour's p50 and p95 commit-to-dispatch labels, or none when nothing was dispatched."""
+    buckets = {"p50": timeline.latency_overall(0.5), "p95": timeline.latency_overall(0.95)}
+    return {name: latency_label(b) for name, b in buckets.items() if b is not None}
 
 
 def charts(timeline: Timeline) -> list[LineChart]:

@@ -68,7 +68,10 @@ def module_graph(modules: ModuleMap) -> Graph:
     for i, name in enumerate(modules.modules):
         angle = math.pi + 2 * math.pi * i / count
         radius = RADIUS if count > 1 else 0
-        places[name] = (centre + radius * math.cos(angle), centre + radius * math.sin(angle))
+        places[name] = (
+            round(centre + radius * math.cos(angle), 1),
+            round(centre + radius * math.sin(angle), 1),
+        )
     arrows = []
     for link in modules.links:
         n = len(link.events)

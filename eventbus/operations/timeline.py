@@ -101,6 +101,22 @@ class Timeline:
             m.backlog or m.published or m.dispatched or m.deliveries for m in self.minutes
         )
 
+    @property
+    def published(self) -> int:
+        return sum(m.published for m in self.minutes)
+
+    @property
+    def dispatched(self) -> int:
+        return sum(m.dispatched for m in self.minutes)
+
+    @property
+    def deliveries(self) -> int:
+        return sum(m.deliveries for m in self.minutes)
+
+    @property
+    def unsettled(self) -> int:
+        return sum(m.unsettled for m in self.minutes)
+
     def latency_overall(self, fraction: float) -> int | None:
         """The percentile bucket over the whole window (None: nothing dispatched)."""
         merged = Minute(self.start, 0, 0, 0, 0, 0, _sum_histograms(self.minutes))

@@ -103,6 +103,7 @@ def test_the_hour_counts_planted_rows_per_minute():
     }
     assert latency == {"11:45": (14, 14), "12:00": (2, 2), "12:05": (None, None), "12:20": (9, 9)}
     assert (hour.latency_overall(0.5), hour.latency_overall(0.95)) == (9, 14)
+    assert (hour.published, hour.dispatched, hour.deliveries, hour.unsettled) == (4, 4, 4, 1)
     assert not hour.quiet
 
 

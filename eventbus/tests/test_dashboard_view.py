@@ -96,6 +96,7 @@ def test_an_empty_hour_renders_empty_states(admin_client):
     for kind in ("backlog", "deliveries", "latency"):
         assert f'<svg class="eventbus-chart" data-chart="{kind}" data-empty="true"' in body
     assert "<polyline" not in body
+    assert "Nothing was published, dispatched or delivered in the last hour." in body
     assert "Nothing published in the last hour, and no backlog." in body
     assert "No delivery in the last hour." in body
     assert "No failed delivery and no dead letter." in body
@@ -110,6 +111,8 @@ def test_the_page_draws_the_hour_failures_and_module_map(admin_client, dead_lett
     for kind in ("backlog", "deliveries", "latency"):
         assert f'<svg class="eventbus-chart" data-chart="{kind}" viewBox' in body
     assert body.count('<polyline class="published"') == 1
+    summary = "In the last hour: 2 published, 2 dispatched, 2 deliveries (2 not succeeded)"
+    assert summary in body
     assert body.count('<polyline class="deliveries"') == 1
     assert body.count('<polyline class="p95"') == 1
     assert f"<td><code>{escape(handler)}</code></td>" in body
