@@ -10,7 +10,7 @@ from datetime import datetime
 
 WIDTH, HEIGHT = 600, 160
 #: Room for the y labels (left) and the x labels (below).
-LEFT, RIGHT, TOP, BOTTOM = 56, 8, 8, 20
+LEFT, RIGHT, TOP, BOTTOM = 64, 8, 8, 20
 
 
 @dataclass(frozen=True)
@@ -25,9 +25,12 @@ class Series:
 
 @dataclass(frozen=True)
 class Tick:
+    """A label at (x, y), anchored at its ``anchor`` (SVG text-anchor)."""
+
     x: float
     y: float
     label: str
+    anchor: str = "end"
 
 
 @dataclass(frozen=True)
@@ -92,9 +95,13 @@ def line_chart(
         )
         for name, css, vs in series
     ]
-    x_ticks = [Tick(x(i), HEIGHT - 4, times[i].strftime("%H:%M")) for i in range(0, len(times), 15)]
-    if times and (len(times) - 1) % 15:
-        x_ticks.append(Tick(x(len(times) - 1), HEIGHT - 4, times[-1].strftime("%H:%M")))
+    last = len(times) - 1
+    x_ticks = [
+        Tick(x(i), HEIGHT - 4, times[i].strftime("%H:%M"), "start" if i == 0 else "middle")
+        for i in range(0, last, 15)
+    ]
+    if times:  # the current minute, at the right edge
+        x_ticks.append(Tick(x(last), HEIGHT - 4, times[last].strftime("%H:%M"), "end"))
     return LineChart(
         kind=kind,
         title=title,

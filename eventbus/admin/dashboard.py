@@ -160,7 +160,7 @@ def charts(timeline: Timeline) -> list[LineChart]:
         ),
         line_chart(
             kind="latency",
-            title="Commit to handler, p50 and p95",
+            title="Commit to dispatch, p50 and p95",
             times=times,
             series=[
                 ("p50", "p50", [m.latency_percentile(0.5) for m in minutes]),

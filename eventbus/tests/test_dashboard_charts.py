@@ -19,8 +19,8 @@ def test_a_series_breaks_where_a_value_is_missing_and_a_lone_point_is_a_dot():
     drawn = chart([1, 2, None, 4, None])
 
     assert drawn.series[0].segments == [
-        "56.0,107.0 190.0,74.0",  # 1 and 2, scaled to the largest value (4)
-        "458.0,8.0 458.0,8.0",  # 4 alone: repeated, so its round cap draws a dot
+        "64.0,107.0 196.0,74.0",  # 1 and 2, scaled to the largest value (4)
+        "460.0,8.0 460.0,8.0",  # 4 alone: repeated, so its round cap draws a dot
     ]
     assert [t.label for t in drawn.x_ticks] == ["12:00", "12:04"]
     assert [t.label for t in drawn.y_ticks] == ["0", "4"]
