@@ -41,7 +41,7 @@ LATENCY_BOUNDS_MS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10
 
 
 def latency_label(bucket: int) -> str:
-    """ "≤ 50 ms", "≤ 2.5 s", or "> 60 s" for the last bucket."""
+    """A bucket's name: "≤ 50 ms", "≤ 2.5 s", or "> 60 s" for the last one."""
     if bucket >= len(LATENCY_BOUNDS_MS):
         return f"> {_duration(LATENCY_BOUNDS_MS[-1])}"
     return f"≤ {_duration(LATENCY_BOUNDS_MS[bucket])}"
