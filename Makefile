@@ -133,6 +133,8 @@ bench: install ## Benchmarks (SQLite, the PostgreSQL at 127.0.0.1:5432, the Rabb
 	$(PY) bench/publish_overhead.py --db postgres
 	$(PY) bench/worker_throughput.py
 	$(PY) bench/claim_time.py
+	$(PY) bench/dashboard_render.py
+	$(PY) bench/dashboard_index_cost.py --rounds 21
 	$(PY) bench/worker_memory.py
 	$(PY) bench/worker_latency.py
 	$(PY) bench/relay_throughput.py

@@ -4,6 +4,7 @@ import os
 import threading
 import time
 import uuid
+from datetime import datetime
 
 _lock = threading.Lock()
 _last_ms = 0
@@ -31,3 +32,11 @@ def uuid7() -> uuid.UUID:
     value |= 0b10 << 62
     value |= rand_b
     return uuid.UUID(int=value)
+
+
+def uuid7_floor(moment: datetime) -> uuid.UUID:
+    """The smallest UUID whose 48-bit time prefix is ``moment``'s millisecond: every uuid7
+    made at or after ``moment`` sorts at or after it, so a range of event ids is a range of
+    publishing times (an index range on the id)."""
+    ms = int(moment.timestamp() * 1000) & ((1 << 48) - 1)
+    return uuid.UUID(int=ms << 80)

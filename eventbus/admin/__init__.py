@@ -1,5 +1,5 @@
 """Admin for the bus tables: outbox messages, deliveries with their failed attempts, and dead
-letters with retry actions."""
+letters with retry actions; and the operations dashboard (eventbus.admin.dashboard)."""
 
 import json
 from typing import ClassVar
@@ -12,7 +12,8 @@ from django.urls import URLPattern
 from django.utils.html import format_html
 
 from eventbus.admin import views as admin_views
-from eventbus.models import DeadLetter, Delivery, DeliveryAttempt, OutboxMessage
+from eventbus.admin.dashboard import DashboardAdmin
+from eventbus.models import Dashboard, DeadLetter, Delivery, DeliveryAttempt, OutboxMessage
 from eventbus.operations import dead_letters
 
 
@@ -189,3 +190,6 @@ class DeadLetterAdmin(DeliveryAdminBase):
     def discard(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         count = dead_letters.discard_dead_letters(queryset.values_list("pk", flat=True))
         self.message_user(request, f"Discarded {count} dead letter(s).", messages.SUCCESS)
+
+
+admin.site.register(Dashboard, DashboardAdmin)

@@ -95,22 +95,30 @@ def stats(*, using: str = DEFAULT_DB_ALIAS) -> BusStats:
         )
         for h, by_status in sorted(counts.items())
     ]
-    workers = [
-        WorkerStats(w.name, w.hostname, w.pid, w.started_at, w.heartbeat_at)
-        for w in Worker.objects.using(using).order_by("started_at")
-    ]
-    consumers = [
-        ConsumerStats(c.name, c.hostname, c.pid, list(c.queues), c.started_at, c.heartbeat_at)
-        for c in Consumer.objects.using(using).order_by("started_at")
-    ]
     return BusStats(
         at=now,
         backlog=backlog["count"],
         oldest_pending_at=backlog["oldest"],
         handlers=handlers,
-        workers=workers,
-        consumers=consumers,
+        workers=workers(using=using),
+        consumers=consumers(using=using),
     )
+
+
+def workers(*, using: str = DEFAULT_DB_ALIAS) -> list[WorkerStats]:
+    """The registered workers, oldest first: one query."""
+    return [
+        WorkerStats(w.name, w.hostname, w.pid, w.started_at, w.heartbeat_at)
+        for w in Worker.objects.using(using).order_by("started_at")
+    ]
+
+
+def consumers(*, using: str = DEFAULT_DB_ALIAS) -> list[ConsumerStats]:
+    """The registered broker consumers, oldest first: one query."""
+    return [
+        ConsumerStats(c.name, c.hostname, c.pid, list(c.queues), c.started_at, c.heartbeat_at)
+        for c in Consumer.objects.using(using).order_by("started_at")
+    ]
 
 
 @dataclass(frozen=True)
