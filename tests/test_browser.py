@@ -29,11 +29,15 @@ from tools.split import PYTHON, Processes, run
 pytestmark = pytest.mark.browser
 
 CUSTOMER = ("alice", "demo-alice-pass-2026")
+STAFF = ("admin", "demo-admin-pass-2026")
+#: Where to save the dashboard's screenshot (the README's docs/dashboard.png), if set.
+SCREENSHOT = os.environ.get("DASHBOARD_SCREENSHOT", "")
 
 
 @pytest.fixture(scope="module")
 def monolith(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`make run`'s server: migrate, load the demo data, runserver on a free port."""
+    """`make run`'s server: migrate, load the demo data, runserver on a free port, with a
+    worker beside it."""
     root = tmp_path_factory.mktemp("browser")
     env = {
         **os.environ,
@@ -48,6 +52,8 @@ def monolith(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = Processes(quiet=True)
     command = [PYTHON, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
     server.launch("runserver", command, env)
+    # make run's worker beside the server: retries and Django tasks, and a heartbeat
+    server.launch("worker", [PYTHON, "manage.py", "eventbus", "worker"], env)
     try:
 
         def serving() -> bool:
@@ -133,10 +139,61 @@ def test_a_cross_site_post_is_refused_and_writes_nothing(monolith: str, page: Pa
     assert profile_as_bearer(monolith)["orders_count"] == before
 
 
-def profile_as_bearer(url: str) -> dict:
-    """The customer's profile read with a bearer token (for counting, not as the browser)."""
+def bearer_token(url: str) -> str:
+    """The customer's access token from the API's login (for the test's own requests)."""
     login = http(
         "POST", f"{url}/api/accounts/login/", {"username": CUSTOMER[0], "password": CUSTOMER[1]}
     )
-    me = http("GET", f"{url}/api/accounts/me/", token=login.body["access"])
-    return me.body
+    return login.body["access"]
+
+
+def profile_as_bearer(url: str) -> dict:
+    """The customer's profile read with a bearer token (for counting, not as the browser)."""
+    return http("GET", f"{url}/api/accounts/me/", token=bearer_token(url)).body
+
+
+def test_an_operator_sees_the_bus_on_the_dashboard(monolith: str, page: Page) -> None:
+    # given: traffic in the last hour, through the API
+    token = bearer_token(monolith)
+    for sku in ("MUG-001", "TEE-001", "MUG-001"):
+        placed = http(
+            "POST",
+            f"{monolith}/api/orders/",
+            {"lines": [{"sku": sku, "quantity": 1}]},
+            token=token,
+        )
+        assert placed.status == 201, placed
+
+    # when: staff log in to the admin and open the dashboard from its index
+    page.goto(f"{monolith}/admin/login/?next=/admin/")
+    page.fill("#id_username", STAFF[0])
+    page.fill("#id_password", STAFF[1])
+    page.click("input[type=submit]")
+    page.click("text=Dashboard")
+    page.wait_for_load_state()
+
+    # then: the three charts drew lines, and the other sections are there
+    assert page.url == f"{monolith}/admin/eventbus/dashboard/"
+    charts = page.locator("svg.eventbus-chart")
+    assert sorted(
+        charts.nth(i).get_attribute("data-chart") or "" for i in range(charts.count())
+    ) == [
+        "backlog",
+        "deliveries",
+        "latency",
+    ]
+    widths = {}
+    for i in range(charts.count()):
+        chart = charts.nth(i)
+        assert chart.get_attribute("data-empty") is None
+        box = chart.locator("polyline").first.bounding_box()
+        widths[chart.get_attribute("data-chart")] = box["width"] if box else 0
+    # backlog and deliveries span the hour; latency only the minutes that had events
+    assert widths["backlog"] > 300 and widths["deliveries"] > 300, widths
+    assert widths["latency"] > 0, widths
+    module_map = page.locator("#module-map").inner_text()
+    assert "accounts" in module_map and "orders" in module_map
+    assert "worker" in page.locator("#processes").inner_text().lower()
+    if SCREENSHOT:
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.screenshot(path=SCREENSHOT, full_page=True)
