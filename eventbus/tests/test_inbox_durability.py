@@ -37,8 +37,7 @@ def statements_seen() -> Iterator[list[tuple[str, str, object]]]:
         if raw.info.transaction_status == 2:  # INTRANS: after a statement of an atomic block
             with raw.cursor() as cursor:  # the driver's own cursor: psycopg 3 or psycopg2
                 cursor.execute(
-                    "SELECT current_setting('synchronous_commit'), "
-                    "pg_current_xact_id_if_assigned()"
+                    "SELECT current_setting('synchronous_commit'), pg_current_xact_id_if_assigned()"
                 )
                 setting, xid = cursor.fetchone()
         else:  # autocommit: the statement was its own transaction, already committed
