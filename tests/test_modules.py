@@ -1,4 +1,5 @@
-"""Which module an app, a path and an event belong to, and the checks of EVENTBUS["MODULES"]."""
+"""Which module an app, a path and an event of this project belong to, and the checks of
+EVENTBUS["MODULES"] on its apps."""
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
