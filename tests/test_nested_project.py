@@ -14,11 +14,15 @@ from tests.support import nested_project
 from tools.split import ROOT
 
 
-def run(site: Path, *args: str, modules: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    site: Path, *args: str, modules: str | None = None, project_app: bool = False
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{ROOT}"}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     if modules is not None:
         env["NESTED_MODULES"] = modules
+    if project_app:
+        env["NESTED_PROJECT_APP"] = "1"
     return subprocess.run(
         [sys.executable, *args], cwd=site, env=env, capture_output=True, text=True, timeout=120
     )
@@ -99,6 +103,18 @@ def test_an_event_named_for_another_module_than_its_own_is_a_warning(site):
         "'billing'"
     ) in done.stderr
     assert "System check identified 1 issue (0 silenced)." in done.stdout + done.stderr
+
+
+def test_apps_with_tables_hidden_in_a_project_package_app_are_a_warning(site):
+    done = run(site, "manage.py", "check", "--tag", "eventbus", project_app=True)
+
+    warnings = [line for line in done.stderr.splitlines() if "eventbus.W004" in line]
+    assert warnings == [
+        f"?: (eventbus.W004) The app 'project.{app}' has models but is inside the project's "
+        "package, so it is no module: the ownership guard does not see its tables queried by "
+        "other modules, nor theirs queried by it."
+        for app in ("emails", "users")
+    ]
 
 
 def test_the_extraction_report_speaks_of_modules(site):

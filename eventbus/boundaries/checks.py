@@ -1,6 +1,6 @@
 """The start-up checks of the modules (`manage.py check`): EVENTBUS["MODULES"] names
 installed apps, once each, under names a module can have; an event's name begins with the
-module that defines it."""
+module that defines it; no app with tables hides in the project's package."""
 
 import re
 from typing import Any
@@ -8,7 +8,7 @@ from typing import Any
 from django.apps import apps
 from django.core.checks import CheckMessage, Error, Warning, register
 
-from eventbus.boundaries.modules import find_app, module_of
+from eventbus.boundaries.modules import find_app, module_of, project_apps
 from eventbus.conf import bus_settings
 from eventbus.events import registered_events
 
@@ -111,3 +111,21 @@ def check_event_prefixes(**kwargs: Any) -> list[CheckMessage]:
                 )
             )
     return warnings
+
+
+@register("eventbus")
+def check_hidden_apps(**kwargs: Any) -> list[CheckMessage]:
+    """A warning for each app with models inside the project's package (the app holding the
+    settings or root URLconf) that is no module: the guard cannot see its tables crossed."""
+    return [
+        Warning(
+            f"The app {config.name!r} has models but is inside the project's package, so it "
+            "is no module: the ownership guard does not see its tables queried by other "
+            "modules, nor theirs queried by it.",
+            hint=f"Name it in EVENTBUS['MODULES'], e.g. {{{config.label!r}: "
+            f"[{config.name!r}]}}, or move the settings and root URLconf out of its package.",
+            id="eventbus.W004",
+        )
+        for config in project_apps()
+        if not module_of(config.name) and any(True for _ in config.get_models())
+    ]

@@ -80,21 +80,19 @@ class ModuleMap:
     apps_of: dict[str, tuple[str, ...]]
     #: (app name, module) for every module's app, longest app name first
     prefixes: tuple[tuple[str, str], ...] = field(init=False)
+    #: app name -> its module
+    by_app: dict[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
         pairs = [(app, module) for module, names in self.apps_of.items() for app in names]
         pairs.sort(key=lambda pair: len(pair[0]), reverse=True)
         object.__setattr__(self, "prefixes", tuple(pairs))
+        object.__setattr__(self, "by_app", dict(pairs))
 
     @property
     def names(self) -> list[str]:
         """The modules' names, sorted."""
         return sorted(self.apps_of)
-
-    @property
-    def by_app(self) -> dict[str, str]:
-        """App name -> its module."""
-        return dict(self.prefixes)
 
     def of_path(self, dotted: str) -> str:
         """The module whose app's package holds ``dotted`` (the app whose name is the longest
@@ -124,13 +122,21 @@ def of_path(dotted: str, prefixes: Iterable[tuple[str, str]]) -> str:
     return ""
 
 
-def _is_outside(config: AppConfig, project: set[str]) -> bool:
+def project_apps() -> list[AppConfig]:
+    """The apps of the project's package: those whose package holds the settings or the root
+    URLconf (``config``), and the apps inside them (``config.cachetable``)."""
+    project = project_packages()
+    configs = apps.get_app_configs()
+    holders = [c.name for c in configs if any(within(p, c.name) for p in project)]
+    return [c for c in configs if any(within(c.name, holder) for holder in holders)]
+
+
+def _is_outside(config: AppConfig, project: list[AppConfig]) -> bool:
     """Whether an app is no module unless the setting names it: the bus, a distribution's,
     or part of the project's own package."""
     if within(config.name, BUS_PACKAGE) or top(config.name) in distributions():
         return True
-    holders = [c.name for c in apps.get_app_configs() if any(within(p, c.name) for p in project)]
-    return any(within(config.name, holder) for holder in holders)
+    return config in project
 
 
 def grouped(setting: Any) -> dict[str, list[AppConfig]]:
@@ -155,7 +161,7 @@ def build_module_map(setting: Any = None) -> ModuleMap:
     """The modules of the installed apps under ``setting`` (default: EVENTBUS["MODULES"])."""
     groups = grouped(bus_settings.MODULES if setting is None else setting)
     in_group = {config.name for configs in groups.values() for config in configs}
-    project = project_packages()
+    project = project_apps()
     apps_of: dict[str, list[str]] = {name: [] for name in groups}
     for config in apps.get_app_configs():
         if config.name in in_group:

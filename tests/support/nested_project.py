@@ -37,6 +37,9 @@ INSTALLED_APPS = [
 # NESTED_MODULES replaces the group (a test runs the project without it too).
 GROUPS = os.environ.get("NESTED_MODULES", '{"shop": ["project.orders", "billing"]}')
 EVENTBUS = {"MODULES": json.loads(GROUPS)}
+# NESTED_PROJECT_APP=1 makes the project's package an app too, which holds the others.
+if os.environ.get("NESTED_PROJECT_APP"):
+    INSTALLED_APPS.append("project")
 """,
     "project/urls.py": "urlpatterns = []\n",
     "manage.py": """\
