@@ -5,7 +5,12 @@
 Publish inside ``transaction.atomic()``; subscribe plain functions in ``<module>/handlers.py``.
 """
 
-from eventbus.context import correlation_scope, current_correlation_id, current_envelope
+from eventbus.context import (
+    correlation_scope,
+    current_correlation_id,
+    current_envelope,
+    current_event_id,
+)
 from eventbus.contracts.upcasting import upcaster
 from eventbus.envelope import Envelope
 from eventbus.events import Event, Payload, event_class, registered_events
@@ -13,6 +18,7 @@ from eventbus.exceptions import (
     DoNotRetry,
     EventBusError,
     EventDefinitionError,
+    NotInHandlerError,
     NotInTransactionError,
     SubscriptionError,
     UnknownEventError,
@@ -31,6 +37,7 @@ __all__ = [
     "Event",
     "EventBusError",
     "EventDefinitionError",
+    "NotInHandlerError",
     "NotInTransactionError",
     "Payload",
     "SubscriptionError",
@@ -39,6 +46,7 @@ __all__ = [
     "correlation_scope",
     "current_correlation_id",
     "current_envelope",
+    "current_event_id",
     "event_class",
     "publish",
     "registered_events",

@@ -16,6 +16,7 @@ class EventbusConfig(AppConfig):
         # duplicate (name, version) pairs) sees every event, published here or not.
         autodiscover_modules("events")
         from eventbus import checks  # noqa: F401  (registers the version checks)
+        from eventbus.boundaries import checks as module_checks  # noqa: F401  (registers them)
         from eventbus.conf import bus_settings
         from eventbus.extras import missing_extra
         from eventbus.ownership import checks as ownership_checks  # noqa: F401  (registers it)

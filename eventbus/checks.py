@@ -1,9 +1,12 @@
-"""Start-up checks of the bus (`manage.py check`): every stored version stays readable."""
+"""Start-up checks of the bus (`manage.py check`): every stored version stays readable, and
+no EVENTBUS_* environment variable is silently ignored."""
 
+import os
 from typing import Any
 
-from django.core.checks import CheckMessage, Error, register
+from django.core.checks import CheckMessage, Error, Warning, register
 
+from eventbus.conf import BusSettings, bus_settings
 from eventbus.contracts.upcasting import has_upcaster
 from eventbus.events import latest_event_class, registered_events
 from eventbus.subscriptions import all_subscriptions
@@ -42,3 +45,44 @@ def check_versions(**kwargs: Any) -> list[CheckMessage]:
                 )
             )
     return errors
+
+
+#: The prefix of environment variables a project's settings commonly read into EVENTBUS.
+ENV_PREFIX = "EVENTBUS_"
+_TRUE = frozenset({"1", "true", "yes", "on"})
+
+
+def _agrees(value: object, text: str) -> bool:
+    """Whether the environment's ``text`` says what the setting in force says."""
+    if isinstance(value, bool):
+        return (text.strip().lower() in _TRUE) == value
+    if isinstance(value, int | float):
+        try:
+            return float(text) == value
+        except ValueError:
+            return False
+    return text == value
+
+
+@register("eventbus")
+def check_environment(**kwargs: Any) -> list[CheckMessage]:
+    """A warning for each ``EVENTBUS_<KEY>`` environment variable whose value the EVENTBUS
+    setting in force does not have: the bus reads only the setting, so a variable that the
+    project's settings do not read would otherwise be ignored without a word."""
+    warnings: list[CheckMessage] = []
+    for key in sorted(BusSettings.__dataclass_fields__):
+        text = os.environ.get(ENV_PREFIX + key)
+        value = getattr(bus_settings, key)
+        if text is None or isinstance(value, dict) or _agrees(value, text):
+            continue
+        warnings.append(
+            Warning(
+                f"The environment sets {ENV_PREFIX}{key}={text!r} but EVENTBUS[{key!r}] is "
+                f"{value!r}: the bus reads the EVENTBUS setting, not the environment, so the "
+                "variable changes nothing.",
+                hint=f"Read it in your settings: EVENTBUS = {{{key!r}: "
+                f"os.environ.get({ENV_PREFIX + key!r}, ...)}}, or unset it.",
+                id="eventbus.W003",
+            )
+        )
+    return warnings

@@ -17,11 +17,12 @@ EVENTBUS = {
     "RETENTION_DAYS": 30,          # `eventbus purge` keeps delivered events this long
     "METRICS": False,              # Prometheus metrics from the lifecycle signals (eventbus.metrics)
     "OWNERSHIP_GUARD": False,      # a module's query of another module's table raises (eventbus.ownership)
+    "MODULES": {},                 # groups of apps that are one module: {"shop": ["project.orders", "project.billing"]}
 }
 """
 
-from dataclasses import dataclass
-from typing import Any, get_type_hints
+from dataclasses import dataclass, field
+from typing import Any, get_origin, get_type_hints
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -64,16 +65,26 @@ class BusSettings:
     # code makes against another module's table raises OwnershipViolation. For development;
     # the bus's pytest plugin turns it on in tests whatever this says.
     OWNERSHIP_GUARD: bool = False
+    # Modules made of several apps: module name -> its apps, each by name or label. Every
+    # other app of the project's own is a module named by its label (eventbus.boundaries).
+    # Its shape is checked at start-up (`manage.py check`, eventbus.boundaries.checks).
+    MODULES: dict[str, list[str]] = field(default_factory=dict)
 
 
 _TYPES: dict[str, type] = get_type_hints(BusSettings)  # each key's declared type
-_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "True or False"}
+_TYPE_NAMES = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "True or False",
+    dict: "a dict",
+}
 
 
 def _typed(key: str, value: object) -> Any:
     """``value`` as the type BusSettings declares for ``key`` (an int is a float too);
     raises ImproperlyConfigured naming the key otherwise. A bool is not taken for a number."""
-    expected = _TYPES[key]
+    expected = get_origin(_TYPES[key]) or _TYPES[key]
     if expected is bool:
         if isinstance(value, bool):
             return value

@@ -6,6 +6,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
+from eventbus.exceptions import NotInHandlerError
+
 if TYPE_CHECKING:
     from eventbus.envelope import Envelope
 
@@ -27,6 +29,23 @@ def current_correlation_id() -> str | None:
 def current_envelope() -> "Envelope | None":
     """The envelope whose handler is running right now, or None outside a handler."""
     return _current_envelope.get()
+
+
+def current_event_id() -> uuid.UUID:
+    """The id of the event whose handler is running: the same on every delivery of that
+    event (a retry, a replay, a broker's redelivery), so a unique constraint on it makes a
+    handler's second run a no-op (docs/eventbus.md, "Idempotent handlers").
+
+    Raises NotInHandlerError outside a handler (a test calling the handler directly passes
+    the id its model needs otherwise)."""
+    envelope = _current_envelope.get()
+    if envelope is None:
+        raise NotInHandlerError(
+            "current_event_id() is called outside a handler: it names the event being "
+            "delivered. Call the handler through the bus (publish() in a test), or give the "
+            "service it calls an id of your own."
+        )
+    return envelope.event_id
 
 
 @contextmanager

@@ -30,6 +30,10 @@ class SubscriptionError(EventBusError):
     """A handler was subscribed twice or to something that is not an event class."""
 
 
+class NotInHandlerError(EventBusError):
+    """``current_event_id()`` was called where no handler is running for an event."""
+
+
 class DoNotRetry(EventBusError):
     """Raise from a handler for bad data: the delivery goes straight to the dead letters."""
 

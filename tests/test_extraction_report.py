@@ -319,7 +319,8 @@ def test_an_unknown_module_is_refused_and_nothing_is_written(tmp_path):
 
     assert str(raised.value) == (
         "'eventbus' is not a module of this project; its modules are accounts, orders "
-        "(the installed apps of its own, other than the bus and the project's package)."
+        "(its own apps by label, other than the bus and the project's package, and the "
+        "groups EVENTBUS['MODULES'] names)."
     )
     assert not out.exists()
 

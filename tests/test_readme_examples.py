@@ -4,7 +4,7 @@ name make targets, manage.py commands and options that exist.
 Each fenced ```python block is one test: it runs in a module of its own against the test
 database (transactional, so handlers run after each commit as in production), and every
 ``test_*`` function it defines is then called with the fixtures it names. Event classes,
-upcasters and subscribers an example defines are removed afterwards, so nothing leaks into
+upcasters, subscribers and models an example defines are removed afterwards, so nothing leaks into
 other tests. A block that cannot run is marked, with its reason, by an HTML comment on the
 line before its fence, ``<!-- not run: the reason -->`` (or by the info string
 ```python notest); keep those few.
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.core.management import get_commands, load_command_class
 
 from eventbus.events import registered_events
@@ -74,6 +75,7 @@ def example_module(example: Example) -> Iterator[types.ModuleType]:
     module = types.ModuleType(name)
     module.__file__ = str(example.page)
     subscribed = {s.handler_id for s in all_subscriptions()}
+    models = {(label, model) for label, found in apps.all_models.items() for model in found}
     sys.modules[name] = module
     try:
         with isolated_event_registry():
@@ -83,6 +85,12 @@ def example_module(example: Example) -> Iterator[types.ModuleType]:
         for subscription in all_subscriptions():
             if subscription.handler_id not in subscribed:
                 unsubscribe(subscription.handler_id)
+        # A model the example defines is forgotten too (as Django's own tests do), so the
+        # example can run again, under the drill.
+        for label, found in apps.all_models.items():
+            for model in set(found) - {m for lbl, m in models if lbl == label}:
+                del found[model]
+        apps.clear_cache()
 
 
 def run(example: Example, module: types.ModuleType, fixture: Callable[[str], Any]) -> None:
@@ -113,6 +121,28 @@ def test_the_example_runs_as_written(example: Example, request: pytest.FixtureRe
         pytest.skip(example.skip_reason)
     with example_module(example) as module:
         run(example, module, request.getfixturevalue)
+
+
+#: The examples that subscribe a handler: each must survive the redelivery drill.
+HANDLER_EXAMPLES = [e for e in EXAMPLES if "@subscriber(" in e.code and not e.skip_reason]
+
+
+@pytest.mark.eventbus_redeliver
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("example", HANDLER_EXAMPLES, ids=[e.where for e in HANDLER_EXAMPLES])
+def test_the_handler_example_survives_the_redelivery_drill(
+    example: Example, request: pytest.FixtureRequest
+) -> None:
+    # Under the drill every event is crashed once after the handler's effects, then
+    # delivered twice: the example's own assertions must still hold.
+    with example_module(example) as module:
+        run(example, module, request.getfixturevalue)
+
+
+def test_the_docs_have_handler_examples_for_the_drill() -> None:
+    pages = {example.page.name for example in HANDLER_EXAMPLES}
+
+    assert {"README.md", "eventbus.md"} <= pages
 
 
 def test_every_page_with_code_has_its_examples_found() -> None:

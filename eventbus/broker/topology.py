@@ -22,10 +22,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.apps import apps
-
+from eventbus.boundaries.modules import code_owner, module_names, producer_of
 from eventbus.conf import bus_settings
-from eventbus.events import registered_events
+from eventbus.events import Event, registered_events
 from eventbus.subscriptions import all_subscriptions
 
 
@@ -61,14 +60,23 @@ def unrouted_exchange(exchange: str) -> str:
     return f"{exchange}.unrouted"
 
 
+def produced_here(cls: type[Event]) -> bool:
+    """Whether a module installed in this process defines the event (its producer, as the
+    catalogue names it: eventbus.boundaries.modules.producer_of), or it is the bus's own."""
+    return cls.internal or producer_of(cls) in module_names()
+
+
 def consumed_queues() -> dict[str, list[str]]:
     """Queue per consuming module -> binding keys, for the events this process subscribes
-    to and that no installed module produces (those arrive locally, through the outbox)."""
+    to and that no installed module produces (those arrive locally, through the outbox, as
+    do the bus's own internal events)."""
     queues: dict[str, set[str]] = {}
     for sub in all_subscriptions():
-        if apps.is_installed(sub.event.producer()):
+        if produced_here(sub.event):
             continue
-        queues.setdefault(queue_name(sub.module), set()).add(binding_key(sub.event.event_name))
+        queues.setdefault(queue_name(code_owner(sub.handler_id)), set()).add(
+            binding_key(sub.event.event_name)
+        )
     return {queue: sorted(keys) for queue, keys in sorted(queues.items())}
 
 
@@ -158,7 +166,7 @@ def service_permissions(exchange: str) -> BrokerPermissions:
     """The least this process needs: declare and use the exchanges, its own queues and
     their dead-letter queues, publish the events of the modules installed here (routing
     keys "<module>.…") and dead-letter into its own queues only."""
-    producers = {cls.producer() for cls in registered_events() if apps.is_installed(cls.producer())}
+    producers = {cls.producer() for cls in registered_events() if produced_here(cls)}
     return permissions(exchange, queues=list(consumed_queues()), producers=producers)
 
 

@@ -1,15 +1,22 @@
-"""The catalogue of events: each event with its version, producer, flag and subscribers."""
+"""The catalogue of events: each event with its version, producer, flag and subscribers.
+
+Both sides are named as eventbus.boundaries.modules names modules: the producer is the
+module whose app defines the event class (the event name's prefix for a class outside every
+module), a subscriber's module the one whose app holds its handler.
+"""
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from eventbus.boundaries.modules import code_owner, producer_of
 from eventbus.events import Event, registered_events
 from eventbus.subscriptions import all_subscriptions
 
 
 @dataclass(frozen=True)
 class Subscriber:
-    """A handler of an event: its dotted path and its module (the path's first segment)."""
+    """A handler of an event: its dotted path and its module (the module whose app holds it;
+    for a handler in no module, the label of its app, else its top-level package)."""
 
     handler: str
     module: str
@@ -27,7 +34,7 @@ class CatalogEntry:
 
     @property
     def subscriptions(self) -> list[Subscriber]:
-        return [Subscriber(h, h.split(".", 1)[0]) for h in self.subscribers]
+        return [Subscriber(h, code_owner(h)) for h in self.subscribers]
 
     @property
     def subscriber_modules(self) -> list[str]:
@@ -56,7 +63,7 @@ def build() -> list[CatalogEntry]:
         CatalogEntry(
             name=cls.event_name,
             version=cls.event_version,
-            producer=cls.producer(),
+            producer=producer_of(cls),
             event_class=f"{cls.__module__}.{cls.__qualname__}",
             subscribers=sorted(s.handler_id for s in subs if s.event is cls),
             externalised=cls.externalised,

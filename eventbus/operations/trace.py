@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from django.db import DEFAULT_DB_ALIAS
 
+from eventbus.boundaries.modules import code_owner
 from eventbus.models import Delivery, OutboxMessage
 
 
@@ -73,7 +74,7 @@ def correlation_trace(*, correlation_id: str, using: str = DEFAULT_DB_ALIAS) -> 
             deliveries=[
                 TracedDelivery(
                     handler=d.handler,
-                    module=d.handler.split(".", 1)[0],
+                    module=code_owner(d.handler),
                     status=d.status,
                     attempts=d.attempts,
                     after_ms=_ms((d.updated_at - m.occurred_at).total_seconds()),

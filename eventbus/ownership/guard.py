@@ -116,7 +116,7 @@ def crossings(sql: str) -> list[Violation]:
     tables = owners.tables_in(sql)
     if not tables:
         return []
-    caller = current_caller(owners.modules)
+    caller = current_caller(owners.prefixes)
     if caller is None:
         return []
     return [

@@ -31,4 +31,4 @@ class ViewModuleMiddleware:
         view_kwargs: dict[str, Any],
     ) -> None:
         if guard.mode() != "off":
-            enter_view(view_func, current_owners().modules)
+            enter_view(view_func, current_owners().prefixes)

@@ -1,10 +1,8 @@
 """Which module owns which table, and which owned tables a statement names.
 
-The modules are the project's, as the extraction report finds them
-(eventbus.operations.extraction.modules.project_modules): the top packages of the installed
-apps that no distribution installs, other than the bus and the project's own package (its
-settings). A module owns the tables of every model of its apps (many-to-many tables
-included; proxies have no table of their own). Every other table is shared: Django's own
+The modules are the project's (eventbus.boundaries.modules): each app of its own, named by
+its label, or a group of apps that EVENTBUS["MODULES"] names. A module owns the tables of
+every model of its apps (many-to-many tables included; proxies have no table of their own). Every other table is shared: Django's own
 apps, ``eventbus`` and third-party apps (django-axes, simplejwt's token blacklist, ...) may
 be queried by any module.
 """
@@ -12,10 +10,14 @@ be queried by any module.
 import re
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 from django.apps import apps
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
-from eventbus.operations.extraction.modules import BUS_PACKAGE, project_modules
+from eventbus.boundaries.modules import ModuleMap, current_modules, forget_modules
+from eventbus.ownership.caller import forget_code
 
 #: How many distinct statements' tables are remembered before the memo starts afresh.
 MEMO_SIZE = 4096
@@ -34,17 +36,26 @@ class Owners:
     #: statement -> the owned tables it names: Django sends the same statements again and
     #: again, and a look-up is cheaper than the search (emptied when it reaches MEMO_SIZE)
     memo: dict[str, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
+    #: (app name, module) for each module's app, longest name first: which code is whose
+    prefixes: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def of(cls, modules: frozenset[str], tables: dict[str, str]) -> "Owners":
-        """The owners of ``tables`` (table name -> module), with their pattern."""
+    def of(
+        cls,
+        modules: frozenset[str],
+        tables: dict[str, str],
+        prefixes: tuple[tuple[str, str], ...] = (),
+    ) -> "Owners":
+        """The owners of ``tables`` (table name -> module), with their pattern; ``prefixes``
+        say which module's code a dotted path is (ModuleMap.prefixes)."""
         tables = {name.lower(): module for name, module in tables.items()}
         if not tables:
-            return cls(modules, tables, None)
+            return cls(modules, tables, None, prefixes=prefixes)
         # Longest first, so "orders_orderline" is not read as "orders_order".
         names = sorted(tables, key=len, reverse=True)
         alternatives = "|".join(re.escape(name) for name in names)
-        return cls(modules, tables, re.compile(rf"(?<![\w$])(?:{alternatives})(?![\w$])"))
+        pattern = re.compile(rf"(?<![\w$])(?:{alternatives})(?![\w$])")
+        return cls(modules, tables, pattern, prefixes=prefixes)
 
     def tables_in(self, sql: str) -> frozenset[str]:
         """The owned tables ``sql`` names (lower-cased). A name inside a string literal
@@ -61,29 +72,36 @@ class Owners:
         return found
 
 
-def build_owners(modules: set[str]) -> Owners:
-    """The tables of the installed apps whose top package is one of ``modules``."""
-    modules = set(modules) - {BUS_PACKAGE}
+def build_owners(modules: ModuleMap) -> Owners:
+    """The tables of the installed apps of ``modules``, each owned by its app's module."""
     tables: dict[str, str] = {}
     owning: set[str] = set()
     for app_config in apps.get_app_configs():
-        module = app_config.name.partition(".")[0]
-        if module not in modules:
+        module = modules.of_app(app_config)
+        if not module:
             continue
         owning.add(module)
         for model in app_config.get_models(include_auto_created=True):
             if not model._meta.proxy:
                 tables.setdefault(model._meta.db_table.lower(), module)
-    return Owners.of(frozenset(owning), tables)
+    return Owners.of(frozenset(owning), tables, modules.prefixes)
 
 
 @cache
 def current_owners() -> Owners:
     """The owners of this process's tables, worked out on first use (reading the installed
     distributions takes about a second, once) and kept; ``forget_owners()`` drops it."""
-    return build_owners(set(project_modules()))
+    return build_owners(current_modules())
 
 
 def forget_owners() -> None:
-    """Work the owners out again on next use (a test that subscribes a new module)."""
+    """Work the modules and owners out again on next use (a test that changed the apps)."""
+    forget_modules()
     current_owners.cache_clear()
+    forget_code()
+
+
+@receiver(setting_changed)
+def _forget_on_change(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("EVENTBUS", "INSTALLED_APPS"):
+        forget_owners()

@@ -33,7 +33,7 @@ def test_every_way_of_reading_a_setting_is_found_and_tests_are_skipped(tmp_path,
     )
     monkeypatch.syspath_prepend(str(tmp_path))
 
-    assert scan("readsome") == [
+    assert scan("readsome", packages=("readsome",)) == [
         SettingRead("FIRST", ["readsome/a.py:5", "readsome/a.py:8"]),
         SettingRead("SECOND", ["readsome/a.py:6"]),
         SettingRead("THIRD", ["readsome/a.py:7"]),

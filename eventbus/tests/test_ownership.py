@@ -2,12 +2,16 @@
 
 import pytest
 
+from eventbus.boundaries.modules import ModuleMap
 from eventbus.ownership.caller import module_of
 from eventbus.ownership.owners import Owners, build_owners
 
+#: shop is a top-level app; crm is two apps inside one project package, grouped
+MODULES = ModuleMap({"shop": ("shop",), "crm": ("project.contacts", "project.contacts.notes")})
 OWNERS = Owners.of(
     frozenset({"shop", "crm"}),
     {"shop_order": "shop", "shop_orderline": "shop", "crm_Contact": "crm"},
+    MODULES.prefixes,
 )
 
 
@@ -50,14 +54,28 @@ def test_no_owned_table_no_match():
         ("shop.models", ""),  # a model's methods act for their caller
         ("shopping.services", ""),
         ("eventbus.delivery.engine", ""),
+        ("project.contacts.services", "crm"),
+        ("project.contacts.notes.handlers", "crm"),
+        ("project.contacts.tests.test_api", ""),
+        ("project.settings", ""),  # the project's package is no module
+        ("project", ""),
         ("", ""),
     ],
 )
 def test_which_code_is_a_modules(dotted, module):
-    assert module_of(dotted, OWNERS.modules) == module
+    assert module_of(dotted, OWNERS.prefixes) == module
 
 
-def test_the_bus_and_modules_without_an_app_own_nothing():
-    owners = build_owners({"eventbus", "samples", "nowhere"})
+def test_the_longest_app_name_decides():
+    nested = ModuleMap({"outer": ("project.outer",), "inner": ("project.outer.inner",)})
+
+    assert [nested.of_path(p) for p in ("project.outer.x", "project.outer.inner.x")] == [
+        "outer",
+        "inner",
+    ]
+
+
+def test_modules_without_an_installed_app_own_nothing():
+    owners = build_owners(ModuleMap({"samples": ("nowhere",), "other": ("nowhere.else",)}))
 
     assert (owners.modules, owners.tables, owners.pattern) == (frozenset(), {}, None)

@@ -1,21 +1,17 @@
 """The imports between a module and the other modules, from the import graph (grimp).
 
-A module may import another module's public contract, ``<module>.events``, and nothing else
-of it; every other import between two modules, either way, couples them.
+A module may import another module's public contract, the ``events`` module of one of its
+apps, and nothing else of it; every other import between two modules, either way, couples
+them. Which module code is in is eventbus.boundaries.modules' answer.
 """
 
 import sys
 from dataclasses import dataclass
 
+from eventbus.boundaries.modules import BUS_PACKAGE, current_modules, top
 from eventbus.exceptions import ExtractionReportError
 from eventbus.extras import missing_extra
-from eventbus.operations.extraction.modules import (
-    BUS_PACKAGE,
-    is_test,
-    project_packages,
-    source_location,
-    top,
-)
+from eventbus.operations.extraction.modules import is_test, project_tops, source_location
 
 
 @dataclass(frozen=True)
@@ -47,8 +43,9 @@ class ImportSurvey:
 
 
 def is_contract(dotted: str) -> bool:
-    """Whether ``dotted`` is a module's public contract, ``<module>.events``."""
-    return dotted == f"{top(dotted)}.events"
+    """Whether ``dotted`` is a module's public contract: ``<app>.events`` of one of its apps."""
+    package, _, leaf = dotted.rpartition(".")
+    return leaf == "events" and package in current_modules().by_app
 
 
 def survey(module: str, modules: list[str]) -> ImportSurvey:
@@ -61,18 +58,21 @@ def survey(module: str, modules: list[str]) -> ImportSurvey:
         raise ExtractionReportError(
             str(missing_extra("grimp", needed_for="The extraction report (the import graph)"))
         ) from exc
-    graph = grimp.build_graph(*modules, include_external_packages=True, cache_dir=None)
-    own = sorted(m for m in graph.modules if top(m) == module)
+    module_map = current_modules()
+    roots = sorted({top(app) for name in modules for app in module_map.apps_of.get(name, ())})
+    graph = grimp.build_graph(*roots, include_external_packages=True, cache_dir=None)
+    of = module_map.of_path
+    own = sorted(m for m in graph.modules if of(m) == module)
     pairs: set[tuple[str, str]] = set()
     packages: set[str] = set()
     for importer in own:
         for imported in graph.find_modules_directly_imported_by(importer):
-            if top(imported) in modules and top(imported) != module:
+            if of(imported) in modules and of(imported) != module:
                 pairs.add((importer, imported))
-            elif top(imported) not in modules and not is_test(importer):
+            elif not of(imported) and not is_test(importer):
                 packages.add(top(imported))
         for other in graph.find_modules_that_directly_import(importer):
-            if top(other) in modules and top(other) != module:
+            if of(other) in modules and of(other) != module:
                 pairs.add((other, importer))
     couplings = [
         ImportCoupling(
@@ -85,5 +85,5 @@ def survey(module: str, modules: list[str]) -> ImportSurvey:
         if not is_contract(imported)
         for detail in graph.get_import_details(importer=importer, imported=imported)
     ]
-    outside = packages - set(sys.stdlib_module_names) - project_packages() - {BUS_PACKAGE}
+    outside = packages - set(sys.stdlib_module_names) - project_tops() - {BUS_PACKAGE}
     return ImportSurvey(couplings=couplings, packages=sorted(outside))

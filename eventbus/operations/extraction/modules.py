@@ -1,50 +1,21 @@
-"""Which top-level packages of the project are its modules, found without naming any."""
+"""What the extraction report needs to know of code besides its module: whether it is a
+test, where its file is, which distributions install a package. Which module code belongs
+to is eventbus.boundaries.modules' answer."""
 
-import importlib.metadata
 import importlib.util
-from functools import cache
 from pathlib import Path
 
-from django.apps import apps
-from django.conf import settings
-
-#: The bus's own package: never a module, whatever project installs it.
-BUS_PACKAGE = __name__.split(".", 1)[0]
-
-
-def top(dotted: str) -> str:
-    """The top-level package of a dotted name: ``orders`` for ``orders.api.views``."""
-    return dotted.split(".", 1)[0]
-
-
-@cache
-def _distributions() -> dict[str, list[str]]:
-    """Top-level package -> the distributions that install it (Django, DRF, ...): read
-    once per process, it takes a second."""
-    return {
-        package: sorted(set(names))
-        for package, names in importlib.metadata.packages_distributions().items()
-    }
+from eventbus.boundaries.modules import distributions, project_packages, top
 
 
 def distributions_of(package: str) -> list[str]:
     """The distributions that install a top-level package (empty for the project's own)."""
-    return list(_distributions().get(package, []))
+    return list(distributions().get(package, []))
 
 
-def project_packages() -> set[str]:
-    """The packages that assemble the project (its settings and root URLconf): they may
-    know every module, and are no module themselves."""
-    names = {getattr(settings, "SETTINGS_MODULE", None), getattr(settings, "ROOT_URLCONF", "")}
-    return {top(name) for name in names if name}
-
-
-def project_modules() -> list[str]:
-    """The modules: the top-level packages of the installed Django apps that no
-    distribution installs, other than the bus and the project's own package; sorted."""
-    installed = {top(config.name) for config in apps.get_app_configs()}
-    excluded = set(_distributions()) | project_packages() | {BUS_PACKAGE}
-    return sorted(installed - excluded)
+def project_tops() -> set[str]:
+    """The top-level packages of the project's settings and root URLconf."""
+    return {top(name) for name in project_packages()}
 
 
 def is_test(dotted: str) -> bool:

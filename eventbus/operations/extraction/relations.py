@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.apps import apps
 from django.db import models
 
-from eventbus.operations.extraction.modules import top
+from eventbus.boundaries.modules import current_modules
 
 
 @dataclass(frozen=True)
@@ -29,9 +29,8 @@ class RelationCoupling:
 
 
 def model_module(model: type[models.Model]) -> str:
-    """The module a model belongs to: its app's top-level package."""
-    config = model._meta.app_config
-    return top(config.name if config is not None else model.__module__)
+    """The module a model belongs to: its app's ("" for an app that is no module's)."""
+    return current_modules().of_model(model)
 
 
 def crossing(

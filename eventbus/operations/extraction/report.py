@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import models
 
+from eventbus.boundaries.modules import module_names
 from eventbus.contracts import catalog
 from eventbus.exceptions import UnknownModuleError
 from eventbus.operations.extraction import (
@@ -16,7 +17,6 @@ from eventbus.operations.extraction import (
     settings_reads,
     urls,
 )
-from eventbus.operations.extraction.modules import project_modules
 
 
 @dataclass(frozen=True)
@@ -83,12 +83,12 @@ def build(
     given, the report says queries were not checked); ``model_classes`` defaults to every
     installed model. Reads code, models and settings; writes nothing. Raises
     UnknownModuleError, naming the modules, for a name that is not one."""
-    modules = project_modules()
+    modules = module_names()
     if module not in modules:
         raise UnknownModuleError(
             f"{module!r} is not a module of this project; its modules are "
-            f"{', '.join(modules) or 'none'} (the installed apps of its own, other than "
-            "the bus and the project's package)."
+            f"{', '.join(modules) or 'none'} (its own apps by label, other than the bus and "
+            "the project's package, and the groups EVENTBUS['MODULES'] names)."
         )
     entries = catalog.build()
     found = imports.survey(module, modules)

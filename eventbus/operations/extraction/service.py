@@ -5,9 +5,9 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
 
+from eventbus.boundaries.modules import current_modules, module_of, top
 from eventbus.broker.topology import (
     binding_key,
     dead_letter_queue,
@@ -17,7 +17,7 @@ from eventbus.broker.topology import (
 )
 from eventbus.conf import bus_settings
 from eventbus.contracts.catalog import CatalogEntry
-from eventbus.operations.extraction.modules import distributions_of, project_packages, top
+from eventbus.operations.extraction.modules import distributions_of, project_tops
 
 
 @dataclass(frozen=True)
@@ -106,12 +106,20 @@ def _strings(value: object) -> list[str]:
 
 def naming_others(module: str, modules: list[str]) -> list[dict[str, str]]:
     """The settings the project sets (INSTALLED_APPS aside) whose value names another module's
-    code, ``accounts.User`` or ``accounts.usernames.f``: a service of ``module`` must set
-    them otherwise."""
-    others = [m for m in modules if m != module]
+    code, ``accounts.User`` (an app label and a model) or ``accounts.usernames.f`` (a path
+    in one of its apps): a service of ``module`` must set them otherwise."""
+    module_map = current_modules()
+    others = {
+        name
+        for other in modules
+        if other != module
+        for config in module_map.app_configs(other)
+        for name in (config.name, config.label)
+    }
     if not others:
         return []
-    dotted = re.compile(rf"^({'|'.join(map(re.escape, others))})(\.[A-Za-z_]\w*)*$")
+    alternatives = "|".join(map(re.escape, sorted(others, key=len, reverse=True)))
+    dotted = re.compile(rf"^({alternatives})(\.[A-Za-z_]\w*)*$")
     # Django's settings (and override_settings' holder) say which names the project sets;
     # django-stubs leaves is_overridden out. Reading only those also leaves alone the
     # deprecated defaults, which warn when read.
@@ -137,13 +145,18 @@ def service_settings(
     allowed the broker permissions and no more), the settings its code reads and the outside
     packages (with their distributions) it imports, whose settings it needs too, and the
     settings that name another module's code."""
-    dropped = (set(modules) - {module}) | project_packages()
+    others = set(modules) - {module}
+    project = project_tops()
+
+    def kept(app: str) -> bool:
+        owner = module_of(app)
+        return owner not in others if owner else top(app) not in project
+
     return {
-        "installed_apps": [a for a in settings.INSTALLED_APPS if top(a) not in dropped],
+        "installed_apps": [a for a in settings.INSTALLED_APPS if kept(a)],
         "tables": sorted(
             model._meta.db_table
-            for config in apps.get_app_configs()
-            if top(config.name) == module
+            for config in current_modules().app_configs(module)
             for model in config.get_models(include_auto_created=True)
         ),
         "eventbus": {

@@ -6,6 +6,7 @@ import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eventbus.boundaries.modules import current_modules, top
 from eventbus.operations.extraction.modules import is_test
 
 
@@ -57,22 +58,34 @@ def _reads(tree: ast.Module) -> list[tuple[str, int]]:
     return found
 
 
-def scan(module: str) -> list[SettingRead]:
-    """The settings the module's source reads, tests and migrations aside, sorted by name.
-    A file that does not parse raises SyntaxError (the module could not run either)."""
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
+def _files(app: str) -> list[tuple[Path, Path]]:
+    """Each Python file of the app's package, with the directory its top-level package is
+    in (locations read ``project/users/views.py:12``)."""
+    spec = importlib.util.find_spec(app)
+    root = importlib.util.find_spec(top(app))
+    if spec is None or root is None or not spec.submodule_search_locations:
         return []
     package = Path(next(iter(spec.submodule_search_locations)))
+    tops = root.submodule_search_locations
+    base = Path(next(iter(tops))).parent if tops else package.parent
+    return [(path, base) for path in sorted(package.rglob("*.py"))]
+
+
+def scan(module: str, packages: tuple[str, ...] | None = None) -> list[SettingRead]:
+    """The settings the source of the module's apps (or of ``packages``) reads, tests and
+    migrations aside, sorted by name. A file that does not parse raises SyntaxError (the
+    module could not run either)."""
     reads: dict[str, set[tuple[str, int]]] = {}
-    for path in sorted(package.rglob("*.py")):
-        relative = path.relative_to(package.parent)
-        dotted = ".".join(relative.with_suffix("").parts)
-        if is_test(dotted) or "migrations" in relative.parts:
-            continue
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        for name, line in _reads(tree):
-            reads.setdefault(name, set()).add((relative.as_posix(), line))
+    apps = current_modules().apps_of.get(module, ()) if packages is None else packages
+    for app in apps:
+        for path, base in _files(app):
+            relative = path.relative_to(base)
+            dotted = ".".join(relative.with_suffix("").parts)
+            if is_test(dotted) or "migrations" in relative.parts:
+                continue
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+            for name, line in _reads(tree):
+                reads.setdefault(name, set()).add((relative.as_posix(), line))
     return [
         SettingRead(name, [f"{file}:{line}" for file, line in sorted(places)])
         for name, places in sorted(reads.items())

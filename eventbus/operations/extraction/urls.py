@@ -7,7 +7,7 @@ from typing import Any
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from eventbus.operations.extraction.modules import top
+from eventbus.boundaries.modules import module_of
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,6 @@ def served_by(module: str, urlconf: str | None = None) -> list[ModuleUrl]:
     found = []
     for route, pattern in _walk(get_resolver(urlconf).url_patterns, ""):
         view = _view(pattern)
-        if view is not None and top(view) == module:
+        if view is not None and module_of(view) == module:
             found.append(ModuleUrl(route=route, name=pattern.name or "", view=view))
     return found
