@@ -9,13 +9,21 @@ ASYNCAPI_TOOL := tools/asyncapi
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run serve test test-redeliver test-postgres test-split test-schema test-browser browser test-wheel wheel install lint typecheck boundaries contracts asyncapi format check-deploy keys split bench clean
+.PHONY: run serve test test-redeliver test-postgres test-mariadb mysqlclient-headers test-split test-schema test-browser browser test-wheel wheel install lint typecheck boundaries contracts asyncapi format check-deploy keys split bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+# mysqlclient (MariaDB's driver, in the dev group) builds against the client library's headers,
+# found through pkg-config: Debian's default-libmysqlclient-dev, installed when missing.
+mysqlclient-headers:
+	@pkg-config --exists mysqlclient 2>/dev/null || { command -v apt-get >/dev/null && \
+	  { apt-get install -y -q default-libmysqlclient-dev pkg-config >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null && apt-get install -y -q default-libmysqlclient-dev pkg-config >/dev/null; }; }; }
+	@pkg-config --exists mysqlclient || { echo "mysqlclient's headers are missing: install Debian's default-libmysqlclient-dev and pkg-config" >&2; exit 1; }
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV) mysqlclient-headers
 	$(UV) sync --frozen --python $(PYTHON)
 	@touch $@
 
@@ -36,7 +44,7 @@ serve: install ## Production settings under gunicorn (gunicorn.conf.py); see doc
 	rm -rf "$$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$$PROMETHEUS_MULTIPROC_DIR"
 	$(VENV)/bin/gunicorn --config gunicorn.conf.py
 
-test: install boundaries lint typecheck contracts ## The whole suite on SQLite (DATABASE_URL=postgres://... for PostgreSQL)
+test: install boundaries lint typecheck contracts ## The whole suite on SQLite (DATABASE_URL=postgres://... or mysql://... for a server)
 	$(PY) -m pytest
 
 test-redeliver: install ## The pytest suite under the redelivery drill: every event crashed once, delivered twice, batches reordered
@@ -44,6 +52,10 @@ test-redeliver: install ## The pytest suite under the redelivery drill: every ev
 
 test-postgres: install ## The suite against DATABASE_URL (PostgreSQL)
 	@case "$$DATABASE_URL" in postgres*) ;; *) echo "Set DATABASE_URL=postgres://..." >&2; exit 1;; esac
+	$(PY) -m pytest -p no:cacheprovider
+
+test-mariadb: install ## The suite against DATABASE_URL (MariaDB 10.6+, mysql://...), with the crash proofs
+	@case "$$DATABASE_URL" in mysql://*) ;; *) echo "Set DATABASE_URL=mysql://..." >&2; exit 1;; esac
 	$(PY) -m pytest -p no:cacheprovider
 
 test-split: install browser ## Split mode with real processes: journey, faults, a customer in Chromium (PostgreSQL and RabbitMQ at 127.0.0.1)

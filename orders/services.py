@@ -325,12 +325,19 @@ def _customer_and_products_locked(
     """Whether the customer's replica is active (None when orders has none yet) and the
     active products among ``skus`` by SKU, in one statement (one round trip, not two).
 
-    The replica's row is locked ``FOR UPDATE`` as ``_customer_locked`` locks it, so this
-    serialises with customer_deactivate(); the products are read, not locked. A LEFT JOIN
+    The replica's row is locked ``FOR UPDATE`` as ``_customer_locked`` locks it (on MariaDB
+    shared, products too), so this serialises with customer_deactivate(); the products are
+    read, not locked. (SQLite locks the whole database for the transaction.) A LEFT JOIN
     from the replica, so a customer with none of the products still comes back (one row
     of NULL product columns); no row at all means no replica.
     """
     lock = " FOR UPDATE OF c" if connection.features.has_select_for_update_of else ""
+    if connection.vendor == "mysql":
+        # MariaDB has no FOR UPDATE OF, and FOR UPDATE would lock the products as well,
+        # serialising every order of a product. A shared lock on both rows is enough: it
+        # conflicts with customer_deactivate()'s FOR UPDATE (and with a product's update),
+        # not with other orders, and this transaction never writes these rows after it.
+        lock = " LOCK IN SHARE MODE"
     sql = (
         "SELECT c.is_active, p.sku, p.name, p.price, p.currency "
         f"FROM {Customer._meta.db_table} c LEFT JOIN {Product._meta.db_table} p "
