@@ -11,7 +11,11 @@ next_attempt_at, id)``. The same names keep later migrations that drop them work
 PostgreSQL and SQLite this does nothing.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from django.db import migrations
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
 INDEXES = [
     # (table, index, the columns on MariaDB, the columns elsewhere)
@@ -26,8 +30,8 @@ INDEXES = [
 ]
 
 
-def _rebuild(forward: bool):
-    def run(apps, schema_editor):
+def _rebuild(forward: bool) -> Callable[[Any, BaseDatabaseSchemaEditor], None]:
+    def run(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:
         if schema_editor.connection.vendor != "mysql":
             return
         for table, index, mariadb, plain in INDEXES:
