@@ -125,10 +125,11 @@ keys: install ## A development RS256 key pair for split mode, in var/keys/
 split: install keys ## accounts and orders as two services over RabbitMQ (PostgreSQL at 127.0.0.1)
 	$(PY) tools/split.py
 
-bench: install ## Benchmarks (SQLite, the PostgreSQL at 127.0.0.1:5432, the RabbitMQ at 127.0.0.1:5672)
+bench: install ## Benchmarks (SQLite, the PostgreSQL at 127.0.0.1:5432, the MariaDB at 127.0.0.1:3306, the RabbitMQ at 127.0.0.1:5672)
 	$(PY) bench/publish_overhead.py --db sqlite
 	$(PY) bench/publish_overhead.py --db postgres
 	$(PY) bench/worker_throughput.py
+	$(PY) bench/worker_throughput.py --db mariadb
 	$(PY) bench/claim_time.py
 	$(PY) bench/worker_memory.py
 	$(PY) bench/worker_latency.py
