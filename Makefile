@@ -9,13 +9,21 @@ ASYNCAPI_TOOL := tools/asyncapi
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run serve test test-redeliver test-postgres test-split test-schema test-psycopg2 test-browser browser test-wheel wheel install lint typecheck boundaries contracts asyncapi format check-deploy keys split bench clean
+.PHONY: run serve test test-redeliver test-postgres test-mariadb mysqlclient-headers test-split test-schema test-psycopg2 test-browser browser test-wheel wheel install lint typecheck boundaries contracts asyncapi format check-deploy keys split bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+# mysqlclient (MariaDB's driver, in the dev group) builds against the client library's headers,
+# found through pkg-config: Debian's default-libmysqlclient-dev, installed when missing.
+mysqlclient-headers:
+	@pkg-config --exists mysqlclient 2>/dev/null || { command -v apt-get >/dev/null && \
+	  { apt-get install -y -q default-libmysqlclient-dev pkg-config >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null && apt-get install -y -q default-libmysqlclient-dev pkg-config >/dev/null; }; }; }
+	@pkg-config --exists mysqlclient || { echo "mysqlclient's headers are missing: install Debian's default-libmysqlclient-dev and pkg-config" >&2; exit 1; }
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV) mysqlclient-headers
 	$(UV) sync --frozen --python $(PYTHON)
 	@touch $@
 
@@ -36,7 +44,7 @@ serve: install ## Production settings under gunicorn (gunicorn.conf.py); see doc
 	rm -rf "$$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$$PROMETHEUS_MULTIPROC_DIR"
 	$(VENV)/bin/gunicorn --config gunicorn.conf.py
 
-test: install boundaries lint typecheck contracts ## The whole suite on SQLite (DATABASE_URL=postgres://... for PostgreSQL)
+test: install boundaries lint typecheck contracts ## The whole suite on SQLite (DATABASE_URL=postgres://... or mysql://... for a server)
 	$(PY) -m pytest
 
 test-redeliver: install ## The pytest suite under the redelivery drill: every event crashed once, delivered twice, batches reordered
@@ -44,6 +52,10 @@ test-redeliver: install ## The pytest suite under the redelivery drill: every ev
 
 test-postgres: install ## The suite against DATABASE_URL (PostgreSQL)
 	@case "$$DATABASE_URL" in postgres*) ;; *) echo "Set DATABASE_URL=postgres://..." >&2; exit 1;; esac
+	$(PY) -m pytest -p no:cacheprovider
+
+test-mariadb: install ## The suite against DATABASE_URL (MariaDB 10.6+, mysql://...), with the crash proofs
+	@case "$$DATABASE_URL" in mysql://*) ;; *) echo "Set DATABASE_URL=mysql://..." >&2; exit 1;; esac
 	$(PY) -m pytest -p no:cacheprovider
 
 PSYCOPG2_VENV := var/psycopg2-venv
@@ -128,10 +140,11 @@ keys: install ## A development RS256 key pair for split mode, in var/keys/
 split: install keys ## accounts and orders as two services over RabbitMQ (PostgreSQL at 127.0.0.1)
 	$(PY) tools/split.py
 
-bench: install ## Benchmarks (SQLite, the PostgreSQL at 127.0.0.1:5432, the RabbitMQ at 127.0.0.1:5672)
+bench: install ## Benchmarks (SQLite, the PostgreSQL at 127.0.0.1:5432, the MariaDB at 127.0.0.1:3306, the RabbitMQ at 127.0.0.1:5672)
 	$(PY) bench/publish_overhead.py --db sqlite
 	$(PY) bench/publish_overhead.py --db postgres
 	$(PY) bench/worker_throughput.py
+	$(PY) bench/worker_throughput.py --db mariadb
 	$(PY) bench/claim_time.py
 	$(PY) bench/dashboard_render.py
 	$(PY) bench/dashboard_index_cost.py --rounds 21

@@ -32,6 +32,19 @@ def record_receipt(event: LatencyProbed) -> None:
         out.write(f"{event.n} {received!r}\n")
 
 
+def fill_sql_mariadb(table: str, *, count: int, name: str, dispatched: bool, first: int = 1) -> str:
+    """fill_sql for MariaDB: the same rows, from its sequence engine (``seq_1_to_n``)."""
+    return (
+        f"INSERT INTO {table} (id, name, version, occurred_at, producer, correlation_id, "
+        "causation_id, aggregate_id, payload, dispatched_at) "
+        "SELECT CAST(CONCAT(LPAD(HEX(FLOOR(UNIX_TIMESTAMP(NOW(3)) * 1000)), 12, '0'), "
+        "LPAD(HEX(seq), 20, '0')) AS UUID), "
+        f"'{name}', 1, UTC_TIMESTAMP(6), 'bench', 'bench', NULL, '', JSON_OBJECT('n', seq), "
+        f"{'UTC_TIMESTAMP(6)' if dispatched else 'NULL'} "
+        f"FROM seq_{first}_to_{first + count - 1}"
+    )
+
+
 def fill_sql(table: str, *, count: int, name: str, dispatched: bool, first: int = 1) -> str:
     """SQL that inserts ``count`` outbox rows of event ``name`` (payload {"n": i}) fast.
 

@@ -1,13 +1,16 @@
 """The worker draining a backlog to one no-op handler, against a bare SQL claim-and-mark loop.
 
-Bare: raw psycopg, per batch one transaction: ``SELECT <the outbox columns> ... WHERE
-dispatched_at IS NULL ORDER BY id LIMIT n FOR UPDATE SKIP LOCKED``, a no-op call per row,
-``UPDATE ... SET dispatched_at = now() WHERE id = ANY(...)``, commit (with
-``synchronous_commit`` off, as the worker's batches have it). Bus: ``Worker(once=True)``
-in-process, which also records one delivery row per (event, handler) and looks for due
-retries after every batch. Each round refills the same backlog for each side in turn.
+Bare: the raw driver (psycopg, or mysqlclient on MariaDB), per batch one transaction:
+``SELECT <the outbox columns> ... WHERE dispatched_at IS NULL ORDER BY id LIMIT n FOR UPDATE
+SKIP LOCKED``, a no-op call per row, ``UPDATE ... SET dispatched_at = now() WHERE id IN
+(...)``, commit (on PostgreSQL with ``synchronous_commit`` off, as the worker's batches have
+it; MariaDB has no per-transaction equivalent, so neither side relaxes there). Bus:
+``Worker(once=True)`` in-process, which also records one delivery row per (event, handler)
+and looks for due retries after every batch. Each round refills the same backlog for each
+side in turn, on the same database.
 
-    python bench/worker_throughput.py [--events 5000] [--batch-size 100] [--rounds 7]
+    python bench/worker_throughput.py [--db postgres|mariadb] [--events 5000]
+        [--batch-size 100] [--rounds 7]
 """
 
 import argparse
@@ -15,7 +18,9 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _django import setup
@@ -26,10 +31,24 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=5000, help="backlog per round and side")
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--db", choices=["postgres", "mariadb"], default="postgres")
     args = parser.parse_args()
     os.environ["EVENTBUS_DELIVERY"] = "worker"  # the worker delivers everything, at once
-    setup("postgres", "worker_throughput")
+    setup(args.db, "worker_throughput")
+    report(args, mariadb_loops(args) if args.db == "mariadb" else postgres_loops(args))
 
+
+class Loops(NamedTuple):
+    """One database's side of the benchmark: refill the backlog, drain it bare or with the
+    bus (each returns how many events it took), close the raw connection."""
+
+    refill: Callable[[], None]
+    bare: Callable[[], int]
+    bus: Callable[[], int]
+    close: Callable[[], None]
+
+
+def postgres_loops(args: argparse.Namespace) -> Loops:
     import psycopg
     from _events import BenchmarkTicked, fill_sql
 
@@ -79,6 +98,87 @@ def main() -> None:
     def bus() -> int:
         return Worker(once=True, batch_size=args.batch_size).run().messages
 
+    return Loops(refill, bare, bus, raw.close)
+
+
+def mariadb_loops(args: argparse.Namespace) -> Loops:
+    import MySQLdb
+    from _events import BenchmarkTicked, fill_sql_mariadb
+    from django.db import connection
+
+    from eventbus.delivery.worker import Worker
+    from eventbus.models import Delivery, OutboxMessage
+
+    outbox = OutboxMessage._meta.db_table
+    deliveries = Delivery._meta.db_table
+    settings = connection.settings_dict
+    # The same session settings as Django's connection: READ COMMITTED, utf8mb4.
+    raw = MySQLdb.connect(
+        host=settings["HOST"],
+        port=int(settings["PORT"] or 3306),
+        user=settings["USER"],
+        password=settings["PASSWORD"],
+        database=settings["NAME"],
+        charset="utf8mb4",
+        autocommit=False,
+    )
+    raw.cursor().execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+
+    def refill() -> None:
+        cur = raw.cursor()
+        cur.execute("SET SESSION foreign_key_checks = 0")
+        cur.execute(f"TRUNCATE {deliveries}")
+        cur.execute(f"TRUNCATE {outbox}")
+        cur.execute("SET SESSION foreign_key_checks = 1")
+        cur.execute(
+            fill_sql_mariadb(
+                outbox, count=args.events, name=BenchmarkTicked.event_name, dispatched=False
+            )
+        )
+        raw.commit()
+        cur.execute(f"ANALYZE TABLE {outbox}")
+        cur.fetchall()
+        raw.commit()
+
+    def noop(payload: object) -> None:
+        return None
+
+    claim_sql = (
+        "SELECT id, name, version, occurred_at, producer, correlation_id, causation_id, "
+        f"aggregate_id, payload, dispatched_at FROM {outbox} WHERE dispatched_at IS NULL "
+        "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED"
+    )
+
+    def bare() -> int:
+        done = 0
+        cur = raw.cursor()
+        while True:
+            cur.execute(claim_sql, [args.batch_size])
+            rows = cur.fetchall()
+            if not rows:
+                raw.commit()
+                return done
+            for row in rows:
+                noop(row[8])
+            marks = ", ".join(["%s"] * len(rows))
+            cur.execute(
+                f"UPDATE {outbox} SET dispatched_at = UTC_TIMESTAMP(6) WHERE id IN ({marks})",
+                [row[0] for row in rows],
+            )
+            raw.commit()
+            done += len(rows)
+
+    def bus() -> int:
+        return Worker(once=True, batch_size=args.batch_size).run().messages
+
+    return Loops(refill, bare, bus, raw.close)
+
+
+def report(args: argparse.Namespace, loops: Loops) -> None:
+    from eventbus.models import Delivery
+
+    refill, bare, bus, close = loops
+
     def timed(fn) -> float:
         refill()
         start = time.perf_counter()
@@ -93,14 +193,17 @@ def main() -> None:
         bare_rates.append(timed(bare))
         bus_rates.append(timed(bus))
         assert Delivery.objects.filter(status="succeeded").count() == args.events
-    raw.close()
+    close()
 
     ratio = statistics.median(b / a for a, b in zip(bare_rates, bus_rates, strict=True))
+    database, driver = {"postgres": ("PostgreSQL", "psycopg"), "mariadb": ("MariaDB", "MySQLdb")}[
+        args.db
+    ]
     print(
-        f"PostgreSQL, backlog {args.events} events per round and side, batches of "
+        f"{database}, backlog {args.events} events per round and side, batches of "
         f"{args.batch_size}, {args.rounds} rounds"
     )
-    print(f"bare claim + mark loop (psycopg):   {statistics.median(bare_rates):8.0f} events/s")
+    print(f"bare claim + mark loop ({driver}): {statistics.median(bare_rates):8.0f} events/s")
     print(f"Worker(once=True), no-op handler:   {statistics.median(bus_rates):8.0f} events/s")
     print(f"ratio worker/bare (median of rounds): {ratio:6.2f}x  (target >= 0.5x)")
 

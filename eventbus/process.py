@@ -74,6 +74,12 @@ def close_database_connection(using: str) -> None:
         connections[using].close()
 
 
+#: MariaDB's (and MySQL's) error codes for a connection that went away: 1927 killed by the
+#: server, 2006 gone, 2013 lost during a query, 4031 closed for inactivity. MySQLdb keeps the
+#: connection object open after them, so they are told apart by their code.
+MARIADB_CONNECTION_LOST = frozenset({1927, 2006, 2013, 4031})
+
+
 def connection_lost(exc: BaseException, using: str) -> bool:
     """Whether ``exc`` is the database connection going away (not a handler's own error such
     as a deadlock or a lock timeout, after which the connection still works)."""
@@ -81,10 +87,13 @@ def connection_lost(exc: BaseException, using: str) -> bool:
         return False
     connection = connections[using]
     raw = connection.connection
+    cause = exc.__cause__ if exc.__cause__ is not None else exc
+    code = cause.args[0] if connection.vendor == "mysql" and cause.args else None
     return (
         raw is None
         or connection.closed_in_transaction
         or bool(getattr(raw, "closed", False) or getattr(raw, "broken", False))
+        or code in MARIADB_CONNECTION_LOST
     )
 
 

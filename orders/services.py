@@ -113,21 +113,22 @@ def customer_replica_upsert(
     The profile is applied only when ``profile_version`` is newer than the stored one: a
     redelivered or late older event changes nothing. ``is_active`` is never changed here
     (a deactivation is final), and a new replica is active. One statement
-    (``INSERT ... ON CONFLICT DO UPDATE ... WHERE``, on PostgreSQL and SQLite alike), so it
+    (``INSERT ... ON CONFLICT DO UPDATE ... WHERE`` on PostgreSQL and SQLite, ``INSERT ... ON
+    DUPLICATE KEY UPDATE`` on MariaDB), so it
     is safe under concurrency: two first events for one customer do not both insert, and
     the newer profile wins whichever commits first.
     """
     updated_at = _CUSTOMER_UPDATED_AT.get_db_prep_value(timezone.now(), connection)
     with connection.cursor() as cursor:
         cursor.execute(
-            _customer_upsert_sql(),
+            _customer_upsert_sql(connection.vendor),
             [customer_id, username, email, True, profile_version, updated_at],
         )
 
 
 @cache
-def _customer_upsert_sql() -> str:
-    """The upsert, with the replica's table and column names quoted (built once)."""
+def _customer_upsert_sql(vendor: str) -> str:
+    """The upsert, with the replica's table and column names quoted (built once per vendor)."""
     quote = connection.ops.quote_name
     table = quote(Customer._meta.db_table)
     column = {f.name: quote(f.column) for f in Customer._meta.concrete_fields if f.column}
@@ -142,10 +143,22 @@ def _customer_upsert_sql() -> str:
             "updated_at",
         )
     )
-    return (
+    insert = (
         f"INSERT INTO {table} ({pk}, {username}, {email}, {active}, {version}, {updated}) "
         "VALUES (%s, %s, %s, %s, %s, %s) "
-        f"ON CONFLICT ({pk}) DO UPDATE SET {username} = excluded.{username}, "
+    )
+    if vendor == "mysql":
+        # MariaDB has no conditional upsert: each assignment keeps the stored value unless
+        # the event is newer, and the version, which the others compare, is assigned last
+        # (an assignment sees the ones before it).
+        newer = f"{table}.{version} < VALUES({version})"
+        keep_or_take = ", ".join(
+            f"{c} = IF({newer}, VALUES({c}), {table}.{c})"
+            for c in (username, email, updated, version)
+        )
+        return f"{insert}ON DUPLICATE KEY UPDATE {keep_or_take}"
+    return (
+        f"{insert}ON CONFLICT ({pk}) DO UPDATE SET {username} = excluded.{username}, "
         f"{email} = excluded.{email}, {version} = excluded.{version}, "
         f"{updated} = excluded.{updated} "
         f"WHERE {table}.{version} < excluded.{version}"
@@ -312,12 +325,19 @@ def _customer_and_products_locked(
     """Whether the customer's replica is active (None when orders has none yet) and the
     active products among ``skus`` by SKU, in one statement (one round trip, not two).
 
-    The replica's row is locked ``FOR UPDATE`` as ``_customer_locked`` locks it, so this
-    serialises with customer_deactivate(); the products are read, not locked. A LEFT JOIN
+    The replica's row is locked ``FOR UPDATE`` as ``_customer_locked`` locks it (on MariaDB
+    shared, products too), so this serialises with customer_deactivate(); the products are
+    read, not locked. (SQLite locks the whole database for the transaction.) A LEFT JOIN
     from the replica, so a customer with none of the products still comes back (one row
     of NULL product columns); no row at all means no replica.
     """
     lock = " FOR UPDATE OF c" if connection.features.has_select_for_update_of else ""
+    if connection.vendor == "mysql":
+        # MariaDB has no FOR UPDATE OF, and FOR UPDATE would lock the products as well,
+        # serialising every order of a product. A shared lock on both rows is enough: it
+        # conflicts with customer_deactivate()'s FOR UPDATE (and with a product's update),
+        # not with other orders, and this transaction never writes these rows after it.
+        lock = " LOCK IN SHARE MODE"
     sql = (
         "SELECT c.is_active, p.sku, p.name, p.price, p.currency "
         f"FROM {Customer._meta.db_table} c LEFT JOIN {Product._meta.db_table} p "

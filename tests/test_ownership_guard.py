@@ -16,7 +16,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import override_settings
 from django.urls import path
 
@@ -30,7 +30,12 @@ from eventbus.ownership.record import write_record
 from eventbus.subscriptions import unsubscribe
 
 ROOT = Path(__file__).resolve().parent.parent
-COUNT_USERS = 'SELECT COUNT(*) AS "__count" FROM "accounts_user"'
+COUNT_USERS = (
+    f"SELECT COUNT(*) AS {connection.ops.quote_name('__count')} "
+    f"FROM {connection.ops.quote_name('accounts_user')}"
+)
+#: What the subprocess suites (SQLite, whatever DATABASE_URL says) record.
+SQLITE_COUNT_USERS = 'SELECT COUNT(*) AS "__count" FROM "accounts_user"'
 ADVICE = (
     "\nA module reads another module's data only from its events, keeping a replica of what it "
     "needs in its own tables (see docs/ownership.md)."
@@ -113,7 +118,9 @@ def test_a_crossing_write_is_refused_before_it_runs(plant, crossings):
     assert [(v.module, v.table, v.location) for v in crossings()] == [
         ("orders", "accounts_user", "orders/leaky.py:9")
     ]
-    assert crossings()[0].sql.startswith('INSERT INTO "accounts_user"')
+    assert crossings()[0].sql.startswith(
+        f"INSERT INTO {connection.ops.quote_name('accounts_user')}"
+    )
 
 
 def test_shared_tables_are_open_to_every_module(plant, crossings):
@@ -359,7 +366,7 @@ def test_the_record_option_writes_the_json_and_fails_no_test(tmp_path):
                 "module": "orders",
                 "table": "accounts_user",
                 "owner": "accounts",
-                "sql": COUNT_USERS,
+                "sql": SQLITE_COUNT_USERS,
                 "location": "orders/planted.py:3",
             }
         ],

@@ -112,6 +112,7 @@ def test_the_metadata_names_the_distribution_its_version_and_its_dependencies(
         "amqp",
         "extraction",
         "metrics",
+        "mysql",
         "progress",
         "tracing",
     ]
@@ -120,6 +121,7 @@ def test_the_metadata_names_the_distribution_its_version_and_its_dependencies(
         "django<7,>=6.1",
         "grimp>=3.20; extra == 'extraction'",
         "kombu<6,>=5.7; extra == 'amqp'",
+        "mysqlclient>=2.2; extra == 'mysql'",
         "opentelemetry-api>=1.45; extra == 'tracing'",
         "prometheus-client>=0.26; extra == 'metrics'",
         "pydantic<3,>=2.14",

@@ -1,4 +1,5 @@
-"""The worker's guarantees on PostgreSQL, proven with real processes that are killed.
+"""The worker's guarantees on PostgreSQL and MariaDB, proven with real processes that are
+killed.
 
 Every test runs `manage.py` subprocesses (the worker, a load of real order placements)
 against a throwaway database of its own and checks the result with plain SQL:
@@ -13,8 +14,10 @@ against a throwaway database of its own and checks the result with plain SQL:
 Double deliveries are made visible by tests.proof's counting subscribers, which have no
 idempotency of their own (a second delivery would count 2).
 
-These run when DATABASE_URL names PostgreSQL (`make test-postgres`, which CI runs); with
-such a URL and no server they fail, they never skip.
+Each test runs once per server, on the one DATABASE_URL names: PostgreSQL (`make
+test-postgres`) or MariaDB (`make test-mariadb`), both of which CI runs; the other server's
+run is skipped, naming the command that runs it. With such a URL and no server they fail,
+they never skip.
 """
 
 import json
@@ -32,16 +35,9 @@ from pathlib import Path
 import pytest
 
 from tests.proof import harness
-from tests.support import databases
 from tests.support.databases import Database, poll
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(
-        harness.postgres_url() is None,
-        reason="needs PostgreSQL (run make test-postgres): DATABASE_URL is not postgres://",
-    ),
-]
+pytestmark = [pytest.mark.postgres, pytest.mark.mariadb]
 
 ORDER_HANDLERS = {
     "accounts.user_registered": {
@@ -68,9 +64,17 @@ TICK_HANDLERS = {
 SUMMARY = re.compile(r"Delivered (\d+) messages \((\d+) deliveries\) and (\d+) retries")
 
 
-@pytest.fixture(scope="module")
-def template() -> Iterator[Database]:
-    with harness.migrated_template() as migrated:
+@pytest.fixture(scope="module", params=["postgresql", "mariadb"])
+def template(request: pytest.FixtureRequest) -> Iterator[Database]:
+    """The migrated database each proof clones, on each server in turn."""
+    vendor = request.param
+    server = harness.server_url(vendor)
+    if server is None:
+        pytest.skip(
+            f"needs {vendor} (run {harness.MAKE_TARGET[vendor]}): DATABASE_URL names another "
+            "database"
+        )
+    with harness.migrated_template(server) as migrated:
         yield migrated
 
 
@@ -230,20 +234,13 @@ def test_parallel_workers_share_a_backlog_and_deliver_each_event_once(
         harness.fill_ticks(db, events)
         # when N workers start on it at the same moment (the table is locked until all of
         # them wait on their first claim, so a fast starter cannot drain it alone),
-        with databases.connect(db.url, autocommit=False) as gate:
-            databases.run_sql(gate, "LOCK TABLE eventbus_outboxmessage IN EXCLUSIVE MODE")
+        with harness.outbox_locked(db) as waiting:
             procs = [
                 harness.worker(db, "--once", "--batch-size=50", PROOF_HANDLER_SLEEP_MS="0.2")
                 for _ in range(workers)
             ]
             poll(
-                lambda: (
-                    db.value(
-                        "SELECT count(*) FROM pg_locks WHERE NOT granted "
-                        "AND relation = 'eventbus_outboxmessage'::regclass",
-                    )
-                    == workers
-                ),
+                lambda: waiting() == workers,
                 timeout=60,
                 what=f"{workers} workers waiting on their first claim",
                 interval=0.05,
@@ -331,12 +328,9 @@ def test_a_worker_whose_database_connections_are_killed_carries_on(
         poll(lambda: db.value(undispatched) < events - batch, timeout=60, what="a drain")
 
         # when the server drops every connection it has (a restart, a failover), twice,
-        others = (
-            "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
         for _ in range(2):  # (the second once the worker is connected again)
             poll(
-                lambda: db.value(f"SELECT count(pg_terminate_backend(pid)) {others}") > 0,
+                lambda: db.disconnect_others() > 0,
                 timeout=30,
                 what="a connection to drop",
                 interval=0.05,

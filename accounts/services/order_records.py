@@ -144,8 +144,9 @@ def _column(model: type[models.Model], name: str) -> str:
 
 @cache
 def _upsert_sql(flag: Literal["placed", "cancelled"], vendor: str) -> str:
-    """The upsert of one flag, built once per flag and database vendor (both vendors quote
-    names alike; ``vendor`` keeps the cache honest should a third one differ)."""
+    """The upsert of one flag, built once per flag and database vendor: PostgreSQL's and
+    SQLite's ``ON CONFLICT``, or MariaDB's ``ON DUPLICATE KEY UPDATE`` (whose assignments
+    see the ones before them, so the flag is set last)."""
     meta = OrderRecord._meta
     table = connection.ops.quote_name(meta.db_table)
 
@@ -156,11 +157,24 @@ def _upsert_sql(flag: Literal["placed", "cancelled"], vendor: str) -> str:
     returned = ", ".join(column(f.name) for f in meta.concrete_fields)
     user_table = connection.ops.quote_name(User._meta.db_table)
     user_pk = _column(User, "id")
-    return (
+    insert = (
         f"INSERT INTO {table} ({', '.join(column(name) for name in _INSERTED)}) "
         f"SELECT {', '.join(['%s'] * len(_INSERTED))} "
+        f"{'FROM DUAL ' if vendor == 'mysql' else ''}"
         f"WHERE EXISTS (SELECT 1 FROM {user_table} WHERE {user_pk} = %s) "
-        f"ON CONFLICT ({column('order_id')}) DO UPDATE SET {flag_col} = %s, "
+    )
+    if vendor == "mysql":
+        return (
+            f"{insert}ON DUPLICATE KEY UPDATE "
+            f"{at_col} = CASE WHEN {table}.{flag_col} THEN {table}.{at_col} "
+            f"ELSE VALUES({at_col}) END, "
+            f"{updated_col} = CASE WHEN {table}.{flag_col} THEN {table}.{updated_col} "
+            f"ELSE VALUES({updated_col}) END, "
+            f"{flag_col} = %s "
+            f"RETURNING {returned}"
+        )
+    return (
+        f"{insert}ON CONFLICT ({column('order_id')}) DO UPDATE SET {flag_col} = %s, "
         f"{at_col} = CASE WHEN {table}.{flag_col} THEN {table}.{at_col} "
         f"ELSE EXCLUDED.{at_col} END, "
         f"{updated_col} = CASE WHEN {table}.{flag_col} THEN {table}.{updated_col} "

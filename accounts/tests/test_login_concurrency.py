@@ -27,7 +27,10 @@ ROTATIONS = 8
 @pytest.fixture(autouse=True)
 def _on_postgresql(db: None) -> None:
     if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL's concurrent writers: run with DATABASE_URL=postgres://...")
+        pytest.skip(
+            "needs PostgreSQL's concurrent writers and advisory locks (MariaDB's GET_LOCK is "
+            "held by the session, not the transaction): run with DATABASE_URL=postgres://..."
+        )
 
 
 @override_settings(AXES_FAILURE_LIMIT=LIMIT)

@@ -1,9 +1,10 @@
 """The storage interface: every statement the bus writes by hand, behind one set of methods.
 
 The delivery engine, the worker, the relay and the inbox call these methods and never write
-SQL of their own. Two implementations: ``PortableStore`` (any database Django supports, SQLite
-in development and tests) and ``PostgresStore`` (single round trips, ``SKIP LOCKED``,
-relaxed commits, LISTEN/NOTIFY). Status values, defaults and column names come from the
+SQL of their own. Three implementations: ``PortableStore`` (any database Django supports,
+SQLite in development and tests), ``PostgresStore`` (single round trips, ``SKIP LOCKED``,
+relaxed commits, LISTEN/NOTIFY) and ``MariaDBStore`` (``SKIP LOCKED`` claims that lock one
+table, no notifications: its workers poll). Status values, defaults and column names come from the
 models (``eventbus.models``); they are never typed out again in a statement.
 """
 

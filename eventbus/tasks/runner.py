@@ -5,6 +5,7 @@ database effects, its return value and its success record commit together, and a
 raises leaves nothing behind but its failed attempt, retried with backoff like any delivery.
 """
 
+from django.db import connection
 from django.tasks import TaskContext
 
 from eventbus.context import current_envelope
@@ -38,11 +39,13 @@ def run_task(event: TaskEnqueued) -> None:
         stored = as_json(value, what=f"the return value of {event.task}")
     except NotJSON as exc:
         raise DoNotRetry(str(exc)) from None
-    # One statement (INSERT ... ON CONFLICT DO UPDATE): a task run again (a replay) replaces
-    # what its earlier run returned.
+    # One statement (INSERT ... ON CONFLICT DO UPDATE, on MariaDB ON DUPLICATE KEY UPDATE,
+    # which names no conflict target): a task run again (a replay) replaces what its earlier
+    # run returned.
+    with_target = connection.features.supports_update_conflicts_with_target
     TaskReturn.objects.bulk_create(
         [TaskReturn(message_id=envelope.event_id, value=stored, worker=process_name())],
         update_conflicts=True,
-        unique_fields=["message"],
+        unique_fields=["message"] if with_target else None,
         update_fields=["value", "worker"],
     )

@@ -47,7 +47,8 @@ def count_once_per_event(event: Any) -> None:
     envelope = current_envelope()
     assert envelope is not None, "runs as a handler, under the bus"
     with connection.cursor() as cursor:
+        insert = "INSERT IGNORE" if connection.vendor == "mysql" else "INSERT"
+        conflict = "" if connection.vendor == "mysql" else " ON CONFLICT DO NOTHING"
         cursor.execute(
-            f"INSERT INTO {TABLE} (dedup_key) VALUES (%s) ON CONFLICT DO NOTHING",
-            [str(envelope.event_id)],
+            f"{insert} INTO {TABLE} (dedup_key) VALUES (%s){conflict}", [str(envelope.event_id)]
         )

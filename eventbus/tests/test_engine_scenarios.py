@@ -462,7 +462,8 @@ def test_under_the_drill_a_failure_is_recorded_once(entry: EntryPoint, subscribe
 
 
 def _store_classes() -> list[type]:
+    from eventbus.storage.mariadb import MariaDBStore
     from eventbus.storage.portable import PortableStore
     from eventbus.storage.postgresql import PostgresStore
 
-    return [PortableStore, PostgresStore]
+    return [PortableStore, PostgresStore, MariaDBStore]

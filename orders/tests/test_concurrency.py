@@ -1,6 +1,7 @@
 """Concurrent writers on one order: the row lock lets exactly one transition win.
 
-PostgreSQL only (marker ``postgres``; run with DATABASE_URL=postgres://...): the SQLite
+PostgreSQL and MariaDB (markers ``postgres`` and ``mariadb``; run with DATABASE_URL=postgres://...
+or mysql://...): the SQLite
 test database is a shared-cache in-memory one, where concurrent writers fail with "table
 is locked" instead of queueing, so there the tests are skipped, with the reason shown.
 """
@@ -17,7 +18,7 @@ from orders.models import Customer, Order, Product
 from orders.services import OrderLineIn, order_cancel, order_mark_paid, order_place
 from orders.tests.helpers import CUSTOMER_ID
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.mariadb, pytest.mark.django_db(transaction=True)]
 
 WORKERS = 4
 
@@ -49,9 +50,12 @@ def race(action: Callable[[], object]) -> list[str]:
 
 
 @pytest.fixture(autouse=True)
-def _on_postgresql(db: None) -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL row locks: run with DATABASE_URL=postgres://...")
+def _on_a_server(db: None) -> None:
+    if connection.vendor not in ("postgresql", "mysql"):
+        pytest.skip(
+            "needs row locks: run with DATABASE_URL=postgres://... (make test-postgres) or "
+            "mysql://... (make test-mariadb)"
+        )
 
 
 @pytest.fixture

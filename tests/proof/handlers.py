@@ -20,10 +20,12 @@ from orders.events import OrderCancelled, OrderPlaced
 from tests.proof.events import TickHappened
 from tests.proof.models import Effect
 
-_UPSERT = (
-    f"INSERT INTO {Effect._meta.db_table} (event_id, handler, applied) VALUES (%s, %s, 1) "
-    f"ON CONFLICT (event_id, handler) DO UPDATE SET applied = {Effect._meta.db_table}.applied + 1"
+_INSERT = f"INSERT INTO {Effect._meta.db_table} (event_id, handler, applied) VALUES (%s, %s, 1) "
+_ON_CONFLICT = (
+    f"{_INSERT}ON CONFLICT (event_id, handler) "
+    f"DO UPDATE SET applied = {Effect._meta.db_table}.applied + 1"
 )
+_ON_DUPLICATE_KEY = f"{_INSERT}ON DUPLICATE KEY UPDATE applied = applied + 1"  # MariaDB
 
 
 def _count(handler: str) -> None:
@@ -37,7 +39,8 @@ def _count(handler: str) -> None:
         with open(log, "a") as attempts:
             attempts.write(f"{envelope.event_id} {handler}\n")
     with connection.cursor() as cursor:
-        cursor.execute(_UPSERT, [envelope.event_id, handler])
+        upsert = _ON_DUPLICATE_KEY if connection.vendor == "mysql" else _ON_CONFLICT
+        cursor.execute(upsert, [envelope.event_id, handler])
 
 
 @subscriber(UserRegistered)

@@ -1,34 +1,39 @@
-"""Throwaway PostgreSQL databases and real `manage.py` subprocesses for the crash proofs.
+"""Throwaway databases and real `manage.py` subprocesses for the crash proofs.
 
 The proofs never use pytest-django's database: each test clones a database migrated once
-per session (CREATE DATABASE ... TEMPLATE, a fraction of a second), runs the worker and the
-load as separate processes against it, checks it with plain SQL, and drops it.
+per session (on PostgreSQL CREATE DATABASE ... TEMPLATE, a fraction of a second; on MariaDB
+the template's tables created again and their rows copied), runs the worker and the load as
+separate processes against it, checks it with plain SQL, and drops it. The few statements
+that differ between the two servers are here, behind one function each.
 """
 
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from tests.support.databases import Database, throwaway
+
+from tests.support import databases
+from tests.support.databases import Database, _mariadb_connect, throwaway
 from tools.split import PYTHON, ROOT, run
 
 SETTINGS = "tests.proof.settings"
-POSTGRES_SCHEMES = ("postgres://", "postgresql://", "pgsql://")
+#: The servers the proofs run on, and the DATABASE_URL schemes that name each.
+SCHEMES = {
+    "postgresql": ("postgres://", "postgresql://", "pgsql://"),
+    "mariadb": ("mysql://", "mariadb://"),
+}
+#: How to run the suite against each.
+MAKE_TARGET = {"postgresql": "make test-postgres", "mariadb": "make test-mariadb"}
 
 
-def postgres_url() -> str | None:
-    """DATABASE_URL when it names PostgreSQL (make test-postgres, CI), else None."""
+def server_url(vendor: str) -> str | None:
+    """DATABASE_URL when it names a ``vendor`` server (make test-postgres, make
+    test-mariadb, CI), else None."""
     url = os.environ.get("DATABASE_URL", "")
-    return url if url.startswith(POSTGRES_SCHEMES) else None
-
-
-def server() -> str:
-    """The PostgreSQL server of DATABASE_URL, where the proofs make their databases."""
-    url = postgres_url()
-    assert url is not None, "the crash proofs need DATABASE_URL=postgres://..."
-    return url
+    return url if url.startswith(SCHEMES[vendor]) else None
 
 
 def env_for(db: Database, **extra: str) -> dict[str, str]:
@@ -72,9 +77,10 @@ def kill(process: subprocess.Popen[str]) -> None:
 
 
 @contextmanager
-def migrated_template() -> Iterator[Database]:
-    """A database migrated with the proof settings, to clone; dropped at the end."""
-    with throwaway(server(), "proof_template") as template:
+def migrated_template(server: str) -> Iterator[Database]:
+    """A database on ``server`` migrated with the proof settings, to clone; dropped at the
+    end."""
+    with throwaway(server, "proof_template") as template:
         manage(template, "migrate", "--no-input", timeout=120)
         yield template
 
@@ -82,7 +88,7 @@ def migrated_template() -> Iterator[Database]:
 @contextmanager
 def throwaway_database(template: Database, prefix: str) -> Iterator[Database]:
     """A copy of ``template`` named ``<prefix>_<random>``, dropped afterwards."""
-    with throwaway(server(), prefix, template=template) as db:
+    with throwaway(template.server, prefix, template=template) as db:
         yield db
 
 
@@ -91,6 +97,14 @@ def fill_ticks(db: Database, events: int) -> None:
 
     Faster than publishing them from a process (no Django start-up); the rows are what
     publish() writes: a random UUID as id is fine, the claim only needs an order."""
+    if db.mariadb:
+        db.execute(
+            "INSERT INTO eventbus_outboxmessage (id, name, version, occurred_at, producer, "
+            "correlation_id, causation_id, aggregate_id, payload, dispatched_at) "
+            "SELECT uuid(), 'proof.tick_happened', 1, utc_timestamp(6), 'proof', 'proof', "
+            f"NULL, '', json_object('n', seq), NULL FROM seq_1_to_{int(events)}"
+        )
+        return
     db.execute(
         "INSERT INTO eventbus_outboxmessage (id, name, version, occurred_at, producer, "
         "correlation_id, causation_id, aggregate_id, payload, dispatched_at) "
@@ -103,3 +117,31 @@ def fill_ticks(db: Database, events: int) -> None:
 def registered(db: Database, process: subprocess.Popen[str]) -> bool:
     """Whether the worker process has registered (it is about to claim its first batch)."""
     return bool(db.value("SELECT count(*) FROM eventbus_worker WHERE pid = %s", [process.pid]))
+
+
+@contextmanager
+def outbox_locked(db: Database) -> Iterator[Callable[[], int]]:
+    """Hold the outbox table locked against every other connection until the block ends;
+    yields a function that counts the connections waiting for it."""
+    if db.mariadb:
+        gate: Any = _mariadb_connect(db.server, db.name)
+        try:
+            gate.cursor().execute("LOCK TABLES eventbus_outboxmessage WRITE")
+            yield lambda: int(
+                db.value(
+                    "SELECT count(*) FROM information_schema.processlist WHERE db = %s "
+                    "AND state = 'Waiting for table metadata lock'",
+                    [db.name],
+                )
+            )
+        finally:
+            gate.close()
+        return
+    with databases.connect(db.url, autocommit=False) as pg:
+        databases.run_sql(pg, "LOCK TABLE eventbus_outboxmessage IN EXCLUSIVE MODE")
+        yield lambda: int(
+            db.value(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted "
+                "AND relation = 'eventbus_outboxmessage'::regclass",
+            )
+        )
