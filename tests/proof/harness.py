@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-
 from tests.support import databases
 from tests.support.databases import Database, _mariadb_connect, throwaway
 from tools.split import PYTHON, ROOT, run
