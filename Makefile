@@ -9,7 +9,7 @@ ASYNCAPI_TOOL := tools/asyncapi
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run serve test test-redeliver test-postgres test-split test-schema test-browser browser test-wheel wheel install lint typecheck boundaries contracts asyncapi format check-deploy keys split bench clean
+.PHONY: run serve test test-eventbus test-matrix matrix-lock test-redeliver test-postgres test-split test-schema test-browser browser test-wheel wheel install lint typecheck boundaries contracts asyncapi format check-deploy keys split bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -38,13 +38,21 @@ serve: install ## Production settings under gunicorn (gunicorn.conf.py); see doc
 
 test: install boundaries lint typecheck contracts ## The whole suite on SQLite (DATABASE_URL=postgres://... for PostgreSQL)
 	$(PY) -m pytest
+	$(MAKE) --no-print-directory test-eventbus
+
+EVENTBUS_TESTS := packages/eventbus/tests
+
+test-eventbus: install ## The bus's own tests (packages/eventbus/tests) on their own settings, from the source tree
+	cd $(EVENTBUS_TESTS) && PYTHONPATH=$(CURDIR) $(CURDIR)/$(PY) -m pytest -q
 
 test-redeliver: install ## The pytest suite under the redelivery drill: every event crashed once, delivered twice, batches reordered
 	$(PY) -m pytest -p no:cacheprovider --eventbus-redeliver
+	cd $(EVENTBUS_TESTS) && PYTHONPATH=$(CURDIR) $(CURDIR)/$(PY) -m pytest -q --eventbus-redeliver
 
 test-postgres: install ## The suite against DATABASE_URL (PostgreSQL)
 	@case "$$DATABASE_URL" in postgres*) ;; *) echo "Set DATABASE_URL=postgres://..." >&2; exit 1;; esac
 	$(PY) -m pytest -p no:cacheprovider
+	$(MAKE) --no-print-directory test-eventbus
 
 test-split: install browser ## Split mode with real processes: journey, faults, a customer in Chromium (PostgreSQL and RabbitMQ at 127.0.0.1)
 	$(PY) -m pytest -p no:cacheprovider -m split tests/test_split.py
@@ -81,6 +89,27 @@ wheel: | $(UV) ## The eventbus app alone as an sdist and a wheel (packages/event
 
 test-wheel: install wheel ## The wheel's contents, then the wheel alone in a fresh venv beside a tiny Django project
 	$(PY) -m pytest -p no:cacheprovider -m packaging tests/test_wheel.py
+
+# The eventbus wheel's support matrix (noxfile.py): its tests against the installed wheel in
+# each cell, e.g. CELL=py311-django52-mariadb; no CELL runs every cell. CELLS_PARALLEL cells at
+# once (each has its own databases and temporary directory).
+CELL ?=
+CELLS_PARALLEL ?= 2
+NOX := PATH=$(CURDIR)/$(TOOLS)/bin:$$PATH $(VENV)/bin/nox --noxfile noxfile.py
+
+test-matrix: install wheel ## The bus's tests against its wheel in one cell (CELL=py311-django52-sqlite) or all
+	@if [ -n "$(CELL)" ]; then $(NOX) --session $(CELL); \
+	else mkdir -p var/matrix && $(NOX) --list-sessions --json | $(PY) -c "import json,sys; print('\n'.join(s['session'] for s in json.load(sys.stdin)))" \
+	  | xargs -P $(CELLS_PARALLEL) -I{} sh -c '$(NOX) --session {} > var/matrix/{}.log 2>&1 && echo "ok   {}" || { echo "FAIL {} (var/matrix/{}.log)"; exit 1; }'; fi
+
+MATRIX_LOCKS := 52:5.2:3.11 60:6.0:3.12 61:6.1:3.12
+
+matrix-lock: | $(UV) ## Recompile the matrix's locks (packages/eventbus/matrix/django*.txt)
+	@set -e; for cell in $(MATRIX_LOCKS); do \
+	  n=$${cell%%:*}; rest=$${cell#*:}; v=$${rest%%:*}; py=$${rest#*:}; \
+	  $(UV) pip compile --quiet --universal --python-version $$py --custom-compile-command "make matrix-lock" \
+	    packages/eventbus/matrix/django$$n.in -o packages/eventbus/matrix/django$$n.txt; \
+	done
 
 boundaries: install ## import-linter contracts: the modules' boundaries
 	$(VENV)/bin/lint-imports
