@@ -91,16 +91,18 @@ test-wheel: install wheel ## The wheel's contents, then the wheel alone in a fre
 	$(PY) -m pytest -p no:cacheprovider -m packaging tests/test_wheel.py
 
 # The eventbus wheel's support matrix (noxfile.py): its tests against the installed wheel in
-# each cell, e.g. CELL=py311-django52-mariadb; no CELL runs every cell. CELLS_PARALLEL cells at
-# once (each has its own databases and temporary directory).
+# each cell, e.g. CELL=py311-django52-mariadb; no CELL runs every cell (or those of TAGS, e.g.
+# TAGS="sqlite postgresql" or TAGS=django52), CELLS_PARALLEL at once (each has its own
+# databases and temporary directory), each cell's output in var/matrix/<cell>.log.
 CELL ?=
+TAGS ?= matrix
 CELLS_PARALLEL ?= 2
 NOX := PATH=$(CURDIR)/$(TOOLS)/bin:$$PATH $(VENV)/bin/nox --noxfile noxfile.py
 
 test-matrix: install wheel ## The bus's tests against its wheel in one cell (CELL=py311-django52-sqlite) or all
 	@if [ -n "$(CELL)" ]; then $(NOX) --session $(CELL); \
-	else mkdir -p var/matrix && $(NOX) --list-sessions --json | $(PY) -c "import json,sys; print('\n'.join(s['session'] for s in json.load(sys.stdin)))" \
-	  | xargs -P $(CELLS_PARALLEL) -I{} sh -c '$(NOX) --session {} > var/matrix/{}.log 2>&1 && echo "ok   {}" || { echo "FAIL {} (var/matrix/{}.log)"; exit 1; }'; fi
+	else mkdir -p var/matrix && $(NOX) --tags $(TAGS) --list-sessions --json | $(PY) -c "import json,sys; print('\n'.join(s['session'] for s in json.load(sys.stdin)))" \
+	  | xargs -P $(CELLS_PARALLEL) -I{} sh -c '$(NOX) --session {} > var/matrix/{}.log 2>&1 && echo "ok   {}" || { echo "FAIL {} (var/matrix/{}.log):"; tail -n 30 var/matrix/{}.log; exit 1; }'; fi
 
 MATRIX_LOCKS := 52:5.2:3.11 60:6.0:3.12 61:6.1:3.12
 
