@@ -11,6 +11,10 @@ from django.test import override_settings
 from eventbus.broker.topology import delete_topology, queue_name
 
 BROKER_URL = os.environ.get("EVENTBUS_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+#: For the tests' own publishers: each publish waits for the broker's confirm, so the message
+#: is queued before the consumer under test looks (without it, a loaded machine may let a
+#: ``Consumer(once=True)`` find the queue still short of what was sent).
+CONFIRMED = {"confirm_publish": True}
 
 
 def require_rabbitmq() -> None:

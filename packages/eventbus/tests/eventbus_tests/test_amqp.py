@@ -24,7 +24,7 @@ from eventbus.envelope import Envelope
 from eventbus.models import Consumer as ConsumerRow
 from eventbus.models import Delivery, OutboxMessage
 from eventbus.process import PRESUMED_DEAD_AFTER
-from eventbus_tests.rabbitmq import BROKER_URL, get_all
+from eventbus_tests.rabbitmq import BROKER_URL, CONFIRMED, get_all
 from eventbus_tests.sample import ThingAnnounced, ThingHappened, thing_happened_envelope
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -111,7 +111,7 @@ def test_unreadable_messages_are_dead_lettered_with_the_reason(broker, subscribe
     queue = f"{broker['QUEUE_PREFIX']}eventbus_tests.events"
     good = envelope(5)
 
-    with kombu.Connection(BROKER_URL) as connection:
+    with kombu.Connection(BROKER_URL, transport_options=CONFIRMED) as connection:
         producer = connection.Producer()
         producer.publish(
             b"not json",
@@ -191,7 +191,7 @@ def test_the_monolith_externalises_marked_events_to_the_broker(broker, subscribe
     }
     received = get_all(outside)
     assert [m.delivery_info["routing_key"] for m in received] == ["samples.thing_announced.v1"]
-    with kombu.Connection(BROKER_URL) as connection:
+    with kombu.Connection(BROKER_URL, transport_options=CONFIRMED) as connection:
         connection.channel().queue_delete(outside)
 
 

@@ -20,7 +20,7 @@ from eventbus.envelope import Envelope
 from eventbus.exceptions import BrokerTopologyError
 from eventbus.models import OutboxMessage
 from eventbus.storage import store_for
-from eventbus_tests.rabbitmq import BROKER_URL, get_all
+from eventbus_tests.rabbitmq import BROKER_URL, CONFIRMED, get_all
 from eventbus_tests.sample import ThingHappened, thing_happened_envelope
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -114,7 +114,7 @@ HOSTILE = [
 
 def publish_raw(exchange: str, messages: list[tuple[str, bytes, dict[str, Any]]]) -> None:
     """Publish exactly what is given (no serializer), each confirmed by the broker."""
-    with kombu.Connection(BROKER_URL) as connection:
+    with kombu.Connection(BROKER_URL, transport_options=CONFIRMED) as connection:
         channel = connection.default_channel
         channel.confirm_select()
         for routing_key, body, properties in messages:
@@ -178,7 +178,7 @@ def test_a_message_that_kills_the_consumer_is_set_aside_by_the_broker(broker, su
 
     # when a consumer takes it and dies before the ack, again and again
     for _ in range(3):
-        with kombu.Connection(BROKER_URL) as connection:
+        with kombu.Connection(BROKER_URL, transport_options=CONFIRMED) as connection:
             assert connection.channel().basic_get(queue, no_ack=False) is not None
     # (the connection closes without an ack: the broker gives the message back)
 
@@ -203,7 +203,7 @@ def test_a_dead_letter_the_broker_does_not_confirm_leaves_the_batch_unacknowledg
         handle=lambda batch: receive(batch).rejected, confirm_timeout=5,
     )  # fmt: skip
     transport.connect()
-    with kombu.Connection(BROKER_URL) as connection:
+    with kombu.Connection(BROKER_URL, transport_options=CONFIRMED) as connection:
         connection.channel().exchange_delete(dead_letter_exchange(broker["EXCHANGE"]))
     publish_raw(broker["EXCHANGE"], [message("bad", body=b"not json")])
 
