@@ -142,7 +142,7 @@ def run_cell(session: nox.Session, cell: Cell) -> None:
         env=sqlite_env,
     )
     deselect = [] if cell.database == "sqlite" else [f"--deselect={t}" for t in SQLITE_ONLY]
-    session.run("pytest", "-q", *deselect, *session.posargs, env=env)
+    session.run("pytest", "-q", "--durations=5", *deselect, *session.posargs, env=env)
 
 
 def _session_for(cell: Cell) -> Callable[[nox.Session], None]:

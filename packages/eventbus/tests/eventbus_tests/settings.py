@@ -82,8 +82,15 @@ def database() -> dict[str, Any]:
     # The test database is NAME_test, so a cell's databases share its prefix.
     config["TEST"] = {"NAME": f"{config['NAME']}_test"}
     if config["ENGINE"] == "django.db.backends.mysql":
-        # Whole Unicode, and the READ COMMITTED isolation the bus's claims expect.
-        config["OPTIONS"] = {"charset": "utf8mb4", "isolation_level": "read committed"}
+        # Whole Unicode; READ COMMITTED, which the worker's claims rely on (a locking read
+        # locks only the rows it returns); strict mode, so a value that does not fit is an
+        # error, never truncated: as a project on MariaDB is expected to configure it.
+        config["OPTIONS"] = {
+            "charset": "utf8mb4",
+            "isolation_level": "read committed",
+            "init_command": "SET sql_mode = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,"
+            "NO_ENGINE_SUBSTITUTION'",
+        }
         config["TEST"] |= {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
     return config
 
