@@ -124,22 +124,19 @@ def run_cell(session: nox.Session, cell: Cell) -> None:
     # Empty for SQLite, whatever this shell exported: the tests' settings then use SQLite.
     env["DATABASE_URL"] = cell.database_url() or ""
     session.chdir(TESTS)
-    settings = ["--settings", "eventbus_tests.settings", "--pythonpath", "."]
     session.run("python", "--version")
-    session.run("django-admin", "check", "--fail-level", "WARNING", *settings, env=env)
-    # Upgrades: the bus's models match its migrations on this Django (nothing to make), and
-    # its migrations run forward on this database.
-    # What makemigrations detects does not depend on the database (SQLite here, so it needs no
-    # server database); the test database of pytest-django migrates forward on the cell's.
-    sqlite_env = env | {"DATABASE_URL": ""}
+    # Upgrades: every migration of the bus runs forward on a fresh database of the cell's
+    # kind, the checks pass there (the database's own included), and the models match the
+    # migrations on this Django (makemigrations has nothing to make).
+    settings = ["--settings", "eventbus_tests.settings", "--pythonpath", "."]
+    session.run("python", "-m", "eventbus_tests.fresh_database", env=env | {"PYTHONPATH": "."})
+    session.run("django-admin", "migrate", "--no-input", "-v", "1", *settings, env=env)
     session.run(
-        "django-admin",
-        "makemigrations",
-        "eventbus",
-        "--check",
-        "--dry-run",
-        *settings,
-        env=sqlite_env,
+        "django-admin", "check", "--database", "default", "--fail-level", "WARNING", *settings,
+        env=env,
+    )  # fmt: skip
+    session.run(
+        "django-admin", "makemigrations", "eventbus", "--check", "--dry-run", *settings, env=env
     )
     deselect = [] if cell.database == "sqlite" else [f"--deselect={t}" for t in SQLITE_ONLY]
     session.run("pytest", "-q", "--durations=5", *deselect, *session.posargs, env=env)

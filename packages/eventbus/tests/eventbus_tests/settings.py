@@ -97,6 +97,12 @@ def database() -> dict[str, Any]:
 
 DATABASES = {"default": database()}
 
+# MariaDB has no partial indexes: Django creates the bus's conditional indexes (the due
+# deliveries, the undispatched outbox rows, ...) there as whole-table indexes and says so
+# with models.W037, once per index. The cells check at --fail-level WARNING, so the one
+# warning that is MariaDB's own is named here (a project on MariaDB sees the same five).
+SILENCED_SYSTEM_CHECKS = ["models.W037"] if DATABASES["default"]["ENGINE"].endswith("mysql") else []
+
 EVENTBUS = {
     "DELIVERY": "inline",
     "MAX_ATTEMPTS": 8,
