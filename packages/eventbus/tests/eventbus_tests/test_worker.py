@@ -343,7 +343,7 @@ def test_the_process_name_is_the_registered_one_while_registered():
 
 
 @pytest.mark.skipif(
-    connection.vendor != "postgresql",
+    connection.vendor == "sqlite",
     reason="SQLite's in-memory test database ignores close(): no connection to lose",
 )
 @override_settings(EVENTBUS=WORKER_MODE)
