@@ -140,6 +140,9 @@ def run_cell(session: nox.Session, cell: Cell) -> None:
     )
     deselect = [] if cell.database == "sqlite" else [f"--deselect={t}" for t in SQLITE_ONLY]
     session.run("pytest", "-q", "--durations=5", *deselect, *session.posargs, env=env)
+    session.run(
+        "python", "-m", "eventbus_tests.fresh_database", "--drop", env=env | {"PYTHONPATH": "."}
+    )
 
 
 def _session_for(cell: Cell) -> Callable[[nox.Session], None]:
