@@ -9,7 +9,7 @@ ASYNCAPI_TOOL := tools/asyncapi
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run serve test test-eventbus test-matrix matrix-lock test-redeliver test-postgres test-split test-schema test-browser browser test-wheel wheel install lint typecheck boundaries contracts asyncapi format check-deploy keys split bench clean
+.PHONY: run serve test test-eventbus test-matrix mariadb-headers matrix-lock test-redeliver test-postgres test-split test-schema test-browser browser test-wheel wheel install lint typecheck boundaries contracts asyncapi format check-deploy keys split bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -100,9 +100,20 @@ CELLS_PARALLEL ?= 2
 NOX := PATH=$(CURDIR)/$(TOOLS)/bin:$$PATH $(VENV)/bin/nox --noxfile noxfile.py
 
 test-matrix: install wheel ## The bus's tests against its wheel in one cell (CELL=py311-django52-sqlite) or all
+	@mkdir -p var/matrix
+	@if [ -n "$(CELL)" ]; then echo $(CELL); else $(NOX) --tags $(TAGS) --list-sessions --json \
+	  | $(PY) -c "import json,sys; print('\n'.join(s['session'] for s in json.load(sys.stdin)))"; fi > var/matrix/cells
+	@if grep -q mariadb var/matrix/cells; then $(MAKE) --no-print-directory mariadb-headers; fi
 	@if [ -n "$(CELL)" ]; then $(NOX) --session $(CELL); \
-	else mkdir -p var/matrix && $(NOX) --tags $(TAGS) --list-sessions --json | $(PY) -c "import json,sys; print('\n'.join(s['session'] for s in json.load(sys.stdin)))" \
-	  | xargs -P $(CELLS_PARALLEL) -I{} sh -c '$(NOX) --session {} > var/matrix/{}.log 2>&1 && echo "ok   {}" || { echo "FAIL {} (var/matrix/{}.log):"; tail -n 30 var/matrix/{}.log; exit 1; }'; fi
+	else xargs -P $(CELLS_PARALLEL) -I{} sh -c '$(NOX) --session {} > var/matrix/{}.log 2>&1 && echo "ok   {}" || { echo "FAIL {} (var/matrix/{}.log):"; tail -n 30 var/matrix/{}.log; exit 1; }' < var/matrix/cells; fi
+
+mariadb-headers: ## MariaDB's C client headers (Debian's libmariadb-dev), which mysqlclient, the MariaDB cells' driver, compiles against
+	@pkg-config --exists mysqlclient 2>/dev/null || pkg-config --exists mariadb 2>/dev/null \
+	  || { command -v apt-get >/dev/null && { apt-get install -y -q libmariadb-dev >/dev/null 2>&1 \
+	       || { apt-get update -q >/dev/null && apt-get install -y -q libmariadb-dev >/dev/null; }; }; } \
+	  || true
+	@pkg-config --exists mysqlclient 2>/dev/null || pkg-config --exists mariadb 2>/dev/null \
+	  || { echo "MariaDB's client headers are missing: install Debian's libmariadb-dev" >&2; exit 1; }
 
 MATRIX_LOCKS := 52:5.2:3.11 60:6.0:3.12 61:6.1:3.12
 
