@@ -9,7 +9,7 @@ ASYNCAPI_TOOL := tools/asyncapi
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run serve test test-redeliver test-postgres test-mariadb mysqlclient-headers test-split test-schema test-psycopg2 test-browser browser test-wheel wheel install lint typecheck boundaries contracts asyncapi format check-deploy keys split bench clean
+.PHONY: run serve test test-eventbus test-matrix matrix-lock test-redeliver test-postgres test-mariadb mysqlclient-headers test-split test-schema test-psycopg2 test-browser browser test-wheel wheel install lint typecheck boundaries contracts asyncapi format check-deploy keys split bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -46,17 +46,26 @@ serve: install ## Production settings under gunicorn (gunicorn.conf.py); see doc
 
 test: install boundaries lint typecheck contracts ## The whole suite on SQLite (DATABASE_URL=postgres://... or mysql://... for a server)
 	$(PY) -m pytest
+	$(MAKE) --no-print-directory test-eventbus
+
+EVENTBUS_TESTS := packages/eventbus/tests
+
+test-eventbus: install ## The bus's own tests (packages/eventbus/tests) on their own settings, from the source tree
+	cd $(EVENTBUS_TESTS) && PYTHONPATH=$(CURDIR) $(CURDIR)/$(PY) -m pytest -q
 
 test-redeliver: install ## The pytest suite under the redelivery drill: every event crashed once, delivered twice, batches reordered
 	$(PY) -m pytest -p no:cacheprovider --eventbus-redeliver
+	cd $(EVENTBUS_TESTS) && PYTHONPATH=$(CURDIR) $(CURDIR)/$(PY) -m pytest -q --eventbus-redeliver
 
 test-postgres: install ## The suite against DATABASE_URL (PostgreSQL)
 	@case "$$DATABASE_URL" in postgres*) ;; *) echo "Set DATABASE_URL=postgres://..." >&2; exit 1;; esac
 	$(PY) -m pytest -p no:cacheprovider
+	$(MAKE) --no-print-directory test-eventbus
 
 test-mariadb: install ## The suite against DATABASE_URL (MariaDB 10.6+, mysql://...), with the crash proofs
 	@case "$$DATABASE_URL" in mysql://*) ;; *) echo "Set DATABASE_URL=mysql://..." >&2; exit 1;; esac
 	$(PY) -m pytest -p no:cacheprovider
+	$(MAKE) --no-print-directory test-eventbus
 
 PSYCOPG2_VENV := var/psycopg2-venv
 
@@ -71,7 +80,8 @@ $(PSYCOPG2_VENV)/.installed: pyproject.toml uv.lock | $(UV)
 test-psycopg2: $(PSYCOPG2_VENV)/.installed ## The bus's tests and the crash proofs on PostgreSQL (DATABASE_URL) through psycopg2
 	@case "$$DATABASE_URL" in postgres*) ;; *) echo "Set DATABASE_URL=postgres://..." >&2; exit 1;; esac
 	$(PSYCOPG2_VENV)/bin/python -c "import django.db.backends.postgresql.psycopg_any as d; assert not d.is_psycopg3, 'psycopg 3 is installed'"
-	$(PSYCOPG2_VENV)/bin/python -m pytest -p no:cacheprovider eventbus/tests tests/test_worker_crash.py
+	$(PSYCOPG2_VENV)/bin/python -m pytest -p no:cacheprovider tests/test_worker_crash.py
+	cd $(EVENTBUS_TESTS) && PYTHONPATH=$(CURDIR) $(CURDIR)/$(PSYCOPG2_VENV)/bin/python -m pytest -q
 
 test-split: install browser ## Split mode with real processes: journey, faults, a customer in Chromium (PostgreSQL and RabbitMQ at 127.0.0.1)
 	$(PY) -m pytest -p no:cacheprovider -m split tests/test_split.py
@@ -108,6 +118,32 @@ wheel: | $(UV) ## The eventbus app alone as an sdist and a wheel (packages/event
 
 test-wheel: install wheel ## The wheel's contents, then the wheel alone in a fresh venv beside a tiny Django project
 	$(PY) -m pytest -p no:cacheprovider -m packaging tests/test_wheel.py
+
+# The eventbus wheel's support matrix (noxfile.py): its tests against the installed wheel in
+# each cell, e.g. CELL=py311-django52-mariadb; no CELL runs every cell (or those of TAGS, e.g.
+# TAGS="sqlite postgresql" or TAGS=django52), CELLS_PARALLEL at once (each has its own
+# databases and temporary directory), each cell's output in var/matrix/<cell>.log.
+CELL ?=
+TAGS ?= matrix
+CELLS_PARALLEL ?= 2
+NOX := PATH=$(CURDIR)/$(TOOLS)/bin:$$PATH $(VENV)/bin/nox --noxfile noxfile.py
+
+test-matrix: install wheel ## The bus's tests against its wheel in one cell (CELL=py311-django52-sqlite) or all
+	@mkdir -p var/matrix
+	@if [ -n "$(CELL)" ]; then echo $(CELL); else $(NOX) --tags $(TAGS) --list-sessions --json \
+	  | $(PY) -c "import json,sys; print('\n'.join(s['session'] for s in json.load(sys.stdin)))"; fi > var/matrix/cells
+	@if grep -q mariadb var/matrix/cells; then $(MAKE) --no-print-directory mysqlclient-headers; fi
+	@if [ -n "$(CELL)" ]; then $(NOX) --session $(CELL); \
+	else xargs -P $(CELLS_PARALLEL) -I{} sh -c '$(NOX) --session {} > var/matrix/{}.log 2>&1 && echo "ok   {}" || { echo "FAIL {} (var/matrix/{}.log):"; tail -n 30 var/matrix/{}.log; exit 1; }' < var/matrix/cells; fi
+
+MATRIX_LOCKS := 52:5.2:3.11 60:6.0:3.12 61:6.1:3.12
+
+matrix-lock: | $(UV) ## Recompile the matrix's locks (packages/eventbus/matrix/django*.txt)
+	@set -e; for cell in $(MATRIX_LOCKS); do \
+	  n=$${cell%%:*}; rest=$${cell#*:}; v=$${rest%%:*}; py=$${rest#*:}; \
+	  $(UV) pip compile --quiet --universal --python-version $$py --custom-compile-command "make matrix-lock" \
+	    packages/eventbus/matrix/django$$n.in -o packages/eventbus/matrix/django$$n.txt; \
+	done
 
 boundaries: install ## import-linter contracts: the modules' boundaries
 	$(VENV)/bin/lint-imports

@@ -21,6 +21,7 @@ class EventbusConfig(AppConfig):
         from eventbus.extras import missing_extra
         from eventbus.ownership import checks as ownership_checks  # noqa: F401  (registers it)
         from eventbus.ownership import install_from_settings
+        from eventbus.tasks import checks as task_checks  # noqa: F401  (registers it)
         from eventbus.tasks import configured
 
         install_from_settings()

@@ -3,7 +3,7 @@
 import time
 from collections.abc import Callable
 from functools import cache, partial
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
@@ -19,6 +19,8 @@ from eventbus.signals import announce, event_published
 from eventbus.subscriptions import subscriptions_for
 from eventbus.together import NewMessage, write_message
 from eventbus.transports import transport
+
+T = TypeVar("T")
 
 PublishObserver = Callable[[Envelope, Event], None]
 _observers: list[PublishObserver] = []
@@ -54,7 +56,7 @@ def publish(event: Event, *, using: str = DEFAULT_DB_ALIAS) -> Envelope:
     return write_traced(event, partial(_publish, event, using=using))
 
 
-def write_traced[T](event: Event, write: Callable[[Envelope], T]) -> T:
+def write_traced(event: Event, write: Callable[[Envelope], T]) -> T:
     """``write(envelope)`` for a new envelope of ``event`` (publish's, a task's enqueue): when
     tracing is on, inside the event's ``create`` span, whose context the envelope carries."""
     tracer = tracing.tracer()

@@ -93,7 +93,7 @@ def _inline_receive() -> Callable[..., "Outcome"]:
     return receive
 
 
-def subscriber[E: Event](
+def subscriber(
     event: type[E], *, max_attempts: int | None = None, ordered: bool = False
 ) -> Callable[[Handler[E]], Handler[E]]:
     """Subscribe the decorated function to ``event``.

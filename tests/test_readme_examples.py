@@ -31,7 +31,11 @@ from eventbus.testing import isolated_event_registry
 from orders.exceptions import CustomerNotReplicated
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+PAGES = [
+    ROOT / "README.md",
+    ROOT / "packages" / "eventbus" / "README.md",
+    *sorted((ROOT / "docs").glob("*.md")),
+]
 
 FENCE = re.compile(r"^```(?P<info>[^\n]*)\n(?P<code>.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 NOT_RUN = re.compile(r"<!--[ \t]*not run:[ \t]*(?P<reason>[^\n]*?)[ \t]*-->\s*\Z")

@@ -107,7 +107,7 @@ def test_the_metadata_names_the_distribution_its_version_and_its_dependencies(
 
     assert meta["Name"] == "django-eventbus-outbox"
     assert meta["Version"] == eventbus.__version__
-    assert meta["Requires-Python"] == ">=3.13"
+    assert meta["Requires-Python"] == ">=3.11"
     assert sorted(meta.get_all("Provides-Extra", [])) == [
         "amqp",
         "extraction",
@@ -118,7 +118,7 @@ def test_the_metadata_names_the_distribution_its_version_and_its_dependencies(
     ]
     assert sorted(meta.get_all("Requires-Dist", [])) == [
         "blinker<2,>=1.9",
-        "django<7,>=6.1",
+        "django<7,>=5.2",
         "grimp>=3.20; extra == 'extraction'",
         "kombu<6,>=5.7; extra == 'amqp'",
         "mysqlclient>=2.2; extra == 'mysql'",
@@ -153,6 +153,7 @@ class Site:
 
     path: Path
     venv: Path
+    cell: str
     migrated: str = ""
 
     def run(self, *args: str, delivery: str = "inline", check: bool = True) -> str:
@@ -208,20 +209,41 @@ def uv(*args: str, cwd: Path) -> str:
     return done.stdout
 
 
-@pytest.fixture(scope="module")
-def site(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Site:
-    """A fresh virtualenv (this machine's Python 3.13) with the wheel and its required
-    dependencies only, at the versions of uv.lock, beside the tiny project, migrated."""
+def pyenv_python(version: str) -> Path:
+    """pyenv's newest interpreter of a Python series (e.g. "3.11"), which must be there."""
+    versions = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    found = sorted(versions.glob(f"{version}.*/bin/python{version}"))
+    assert found, f"no Python {version} under {versions}: install it with pyenv"
+    return found[-1]
+
+
+#: The support matrix's newest cell (this project's own Python and uv.lock: Django 6.1) and
+#: its oldest (Python 3.11, Django 5.2 at the versions of its matrix lock).
+CLEAN_ROOMS = ["py313-django61", "py311-django52"]
+
+
+@pytest.fixture(scope="module", params=CLEAN_ROOMS)
+def site(
+    wheel: Path, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Site:
+    """A fresh virtualenv of one cell with the wheel and its required dependencies only,
+    beside the tiny project, migrated: the newest cell at the versions of uv.lock, the oldest
+    at those of packages/eventbus/matrix/django52.txt."""
     tmp = tmp_path_factory.mktemp("clean-room")
     constraints = tmp / "constraints.txt"
-    uv("export", "--frozen", "--no-hashes", "--no-emit-project", "--no-dev",
-       "--output-file", str(constraints), cwd=ROOT)  # fmt: skip
-    python = Path(sys.base_prefix) / "bin" / "python3.13"
+    if request.param == "py313-django61":
+        uv("export", "--frozen", "--no-hashes", "--no-emit-project", "--no-dev",
+           "--output-file", str(constraints), cwd=ROOT)  # fmt: skip
+        python = Path(sys.base_prefix) / "bin" / "python3.13"
+    else:
+        lock = ROOT / "packages" / "eventbus" / "matrix" / "django52.txt"
+        constraints.write_text(lock.read_text())
+        python = pyenv_python("3.11")
     uv("venv", "--python", str(python), str(tmp / "venv"), cwd=tmp)
     uv("pip", "install", "--python", str(tmp / "venv" / "bin" / "python"),
        "--constraint", str(constraints), str(wheel), cwd=tmp)  # fmt: skip
     tiny_project.write(tmp / "site")
-    built = Site(tmp / "site", tmp / "venv")
+    built = Site(tmp / "site", tmp / "venv", request.param)
     built.migrated = built.run("manage.py", "migrate", "--no-input")
     return built
 
@@ -234,6 +256,9 @@ def test_the_clean_room_has_the_wheel_and_what_django_blinker_and_pydantic_need_
     installed = {package["name"]: package["version"] for package in json.loads(listed)}
 
     assert installed["django-eventbus-outbox"] == eventbus.__version__
+    python = site.run("-c", "import sys; print(sys.version_info[:2])").strip()
+    expected = {"py313-django61": ("(3, 13)", "6.1."), "py311-django52": ("(3, 11)", "5.2.")}
+    assert (python, installed["django"][:4]) == expected[site.cell]
     assert sorted(installed) == [
         "annotated-types",
         "asgiref",

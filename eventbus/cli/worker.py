@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from eventbus.delivery.due import UNDISPATCHED_GRACE
 from eventbus.delivery.worker import Worker, WorkerAlreadyRunning
-from eventbus.tasks.backend import known_queues
+from eventbus.tasks import known_queues
 
 help = "deliver outbox rows and due retries in batches; --once drains and exits"
 

@@ -9,13 +9,15 @@ retypes a field, or adds a required one, the consumer's test fails, on the consu
 """
 
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, TypeVar, overload
 
 from eventbus.contracts.schema_diff import Schema
 from eventbus.contracts.schema_lock import LockedEvent, default_path, load
 from eventbus.contracts.upcasting import read_event, upcast_event
 from eventbus.events import Event
 from eventbus.exceptions import UnknownEventError
+
+E = TypeVar("E", bound=Event)
 
 _FORMAT_EXAMPLES = {
     "date-time": "2026-01-01T12:00:00Z",
@@ -28,7 +30,7 @@ _FORMAT_EXAMPLES = {
 
 
 @overload
-def event_from_schema[E: Event](
+def event_from_schema(
     event: type[E],
     version: int | None = None,
     *,

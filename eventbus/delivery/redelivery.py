@@ -27,12 +27,15 @@ thread started by a test is drilled too.
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TypeVar
 
 from django.db import transaction
 
 from eventbus.envelope import Envelope
 from eventbus.events import Event
 from eventbus.subscriptions import Subscription
+
+T = TypeVar("T")
 
 __all__ = ["arrange", "drilling", "handle", "redelivering"]
 
@@ -76,7 +79,7 @@ def handle(sub: Subscription, event: Event, *, using: str) -> None:
     sub.handle(event)
 
 
-def arrange[T](items: Sequence[T], envelope: Callable[[T], Envelope]) -> Sequence[T]:
+def arrange(items: Sequence[T], envelope: Callable[[T], Envelope]) -> Sequence[T]:
     """``items`` (each of an ``envelope(item)``) in the order to deliver them: as they are,
     or under the drill with the aggregates in reverse order of first arrival and each
     aggregate's items in their own order."""

@@ -1,7 +1,7 @@
 """OutboxTaskBackend: Django's task backend whose queue is the bus's outbox."""
 
 import time
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, transaction
 from django.tasks import Task, TaskResult, TaskResultStatus, task_backends
@@ -16,6 +16,9 @@ from eventbus.tasks.events import TaskEnqueued
 from eventbus.tasks.loading import NotJSON, as_json
 from eventbus.tasks.results import RUN_TASK, task_result
 from eventbus.together import NewTask, write_task
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class InvalidTaskArguments(InvalidTask, TypeError):
@@ -33,9 +36,7 @@ class OutboxTaskBackend(BaseTaskBackend):
     supports_get_result = True
     supports_async_task = False  # run by the synchronous worker, inside its transaction
 
-    def enqueue[**P, R](
-        self, task: "Task[P, R]", args: Any, kwargs: dict[str, Any]
-    ) -> "TaskResult[P, R]":
+    def enqueue(self, task: "Task[P, R]", args: Any, kwargs: dict[str, Any]) -> "TaskResult[P, R]":
         """Validate the task as Django does (queue name, priority, ``run_after``) and its
         arguments as JSON, then write it. Raises InvalidTask (InvalidTaskArguments for
         arguments that are not JSON) and writes nothing."""
@@ -63,13 +64,13 @@ class OutboxTaskBackend(BaseTaskBackend):
         with transaction.atomic(using=DEFAULT_DB_ALIAS):
             return self._write(task, event)
 
-    def _write[**P, R](self, task: "Task[P, R]", event: TaskEnqueued) -> "TaskResult[P, R]":
+    def _write(self, task: "Task[P, R]", event: TaskEnqueued) -> "TaskResult[P, R]":
         """Insert the task's outbox row and delivery; announce both once they commit. When
         tracing is on it runs in a ``create`` span, as publish() does, so the worker's
         ``process`` span of the task joins the trace of the request that enqueued it."""
         return write_traced(event, lambda envelope: self._insert(task, event, envelope))
 
-    def _insert[**P, R](
+    def _insert(
         self, task: "Task[P, R]", event: TaskEnqueued, envelope: Envelope
     ) -> "TaskResult[P, R]":
         started = time.perf_counter()
