@@ -120,8 +120,9 @@ def test_the_page_draws_the_hour_failures_and_module_map(admin_client, dead_lett
     assert "RuntimeError: downstream is down" in body
     assert 'value="retry">Retry group</button>' in body
     assert 'value="discard">Discard group</button>' in body
-    assert 'data-from="accounts" data-to="orders"' in body
-    assert '<g class="module" data-module="orders">' in body
+    # the test project's events: samples' thing_happened, handled by these tests' module
+    assert 'data-from="samples" data-to="eventbus_tests"' in body
+    assert '<g class="module" data-module="samples">' in body
 
 
 def test_a_viewer_is_not_offered_the_actions_and_a_forged_post_runs_nothing(client, dead_letters):
