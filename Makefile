@@ -23,8 +23,14 @@ mysqlclient-headers:
 	    { apt-get update -q >/dev/null && apt-get install -y -q default-libmysqlclient-dev pkg-config >/dev/null; }; }; }
 	@pkg-config --exists mysqlclient || { echo "mysqlclient's headers are missing: install Debian's default-libmysqlclient-dev and pkg-config" >&2; exit 1; }
 
-$(VENV)/.installed: pyproject.toml uv.lock | $(UV) mysqlclient-headers
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --python $(PYTHON)
+	@rm -f $(VENV)/.installed-mariadb
+	@touch $@
+
+# MariaDB's driver on top of the default install (the `mariadb` group), for make test-mariadb.
+$(VENV)/.installed-mariadb: $(VENV)/.installed | mysqlclient-headers
+	$(UV) sync --frozen --python $(PYTHON) --group mariadb
 	@touch $@
 
 install: $(VENV)/.installed ## Create .venv from the lock file
@@ -62,7 +68,7 @@ test-postgres: install ## The suite against DATABASE_URL (PostgreSQL)
 	$(PY) -m pytest -p no:cacheprovider
 	$(MAKE) --no-print-directory test-eventbus
 
-test-mariadb: install ## The suite against DATABASE_URL (MariaDB 10.6+, mysql://...), with the crash proofs
+test-mariadb: install $(VENV)/.installed-mariadb ## The suite against DATABASE_URL (MariaDB 10.6+, mysql://...), with the crash proofs
 	@case "$$DATABASE_URL" in mysql://*) ;; *) echo "Set DATABASE_URL=mysql://..." >&2; exit 1;; esac
 	$(PY) -m pytest -p no:cacheprovider
 	$(MAKE) --no-print-directory test-eventbus
@@ -176,7 +182,7 @@ keys: install ## A development RS256 key pair for split mode, in var/keys/
 split: install keys ## accounts and orders as two services over RabbitMQ (PostgreSQL at 127.0.0.1)
 	$(PY) tools/split.py
 
-bench: install ## Benchmarks (SQLite, the PostgreSQL at 127.0.0.1:5432, the MariaDB at 127.0.0.1:3306, the RabbitMQ at 127.0.0.1:5672)
+bench: install $(VENV)/.installed-mariadb ## Benchmarks (SQLite, the PostgreSQL at 127.0.0.1:5432, the MariaDB at 127.0.0.1:3306, the RabbitMQ at 127.0.0.1:5672)
 	$(PY) bench/publish_overhead.py --db sqlite
 	$(PY) bench/publish_overhead.py --db postgres
 	$(PY) bench/worker_throughput.py
