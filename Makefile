@@ -55,13 +55,15 @@ test: install boundaries lint typecheck contracts ## The whole suite on SQLite (
 	$(MAKE) --no-print-directory test-eventbus
 
 EVENTBUS_TESTS := packages/eventbus/tests
+# The bus's tests on their own settings, from the source tree, with the interpreter given.
+eventbus_pytest = cd $(EVENTBUS_TESTS) && PYTHONPATH=$(CURDIR) $(CURDIR)/$(1) -m pytest -q
 
 test-eventbus: install ## The bus's own tests (packages/eventbus/tests) on their own settings, from the source tree
-	cd $(EVENTBUS_TESTS) && PYTHONPATH=$(CURDIR) $(CURDIR)/$(PY) -m pytest -q
+	$(call eventbus_pytest,$(PY))
 
 test-redeliver: install ## The pytest suite under the redelivery drill: every event crashed once, delivered twice, batches reordered
 	$(PY) -m pytest -p no:cacheprovider --eventbus-redeliver
-	cd $(EVENTBUS_TESTS) && PYTHONPATH=$(CURDIR) $(CURDIR)/$(PY) -m pytest -q --eventbus-redeliver
+	$(call eventbus_pytest,$(PY)) --eventbus-redeliver
 
 test-postgres: install ## The suite against DATABASE_URL (PostgreSQL)
 	@case "$$DATABASE_URL" in postgres*) ;; *) echo "Set DATABASE_URL=postgres://..." >&2; exit 1;; esac
@@ -87,7 +89,7 @@ test-psycopg2: $(PSYCOPG2_VENV)/.installed ## The bus's tests and the crash proo
 	@case "$$DATABASE_URL" in postgres*) ;; *) echo "Set DATABASE_URL=postgres://..." >&2; exit 1;; esac
 	$(PSYCOPG2_VENV)/bin/python -c "import django.db.backends.postgresql.psycopg_any as d; assert not d.is_psycopg3, 'psycopg 3 is installed'"
 	$(PSYCOPG2_VENV)/bin/python -m pytest -p no:cacheprovider tests/test_worker_crash.py
-	cd $(EVENTBUS_TESTS) && PYTHONPATH=$(CURDIR) $(CURDIR)/$(PSYCOPG2_VENV)/bin/python -m pytest -q
+	$(call eventbus_pytest,$(PSYCOPG2_VENV)/bin/python)
 
 test-split: install browser ## Split mode with real processes: journey, faults, a customer in Chromium (PostgreSQL and RabbitMQ at 127.0.0.1)
 	$(PY) -m pytest -p no:cacheprovider -m split tests/test_split.py

@@ -26,6 +26,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _django import setup
 
 
+def bare_claim_sql(outbox: str) -> str:
+    """The bare loop's claim, the same on PostgreSQL and MariaDB: the oldest undispatched
+    rows, skipping those another transaction holds."""
+    return (
+        "SELECT id, name, version, occurred_at, producer, correlation_id, causation_id, "
+        f"aggregate_id, payload, dispatched_at FROM {outbox} WHERE dispatched_at IS NULL "
+        "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=5000, help="backlog per round and side")
@@ -73,11 +83,7 @@ def postgres_loops(args: argparse.Namespace) -> Loops:
     def noop(payload: object) -> None:
         return None
 
-    claim_sql = (
-        "SELECT id, name, version, occurred_at, producer, correlation_id, causation_id, "
-        f"aggregate_id, payload, dispatched_at FROM {outbox} WHERE dispatched_at IS NULL "
-        "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED"
-    )
+    claim_sql = bare_claim_sql(outbox)
     mark_sql = f"UPDATE {outbox} SET dispatched_at = now() WHERE id = ANY(%s)"
 
     def bare() -> int:
@@ -143,11 +149,7 @@ def mariadb_loops(args: argparse.Namespace) -> Loops:
     def noop(payload: object) -> None:
         return None
 
-    claim_sql = (
-        "SELECT id, name, version, occurred_at, producer, correlation_id, causation_id, "
-        f"aggregate_id, payload, dispatched_at FROM {outbox} WHERE dispatched_at IS NULL "
-        "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED"
-    )
+    claim_sql = bare_claim_sql(outbox)
 
     def bare() -> int:
         done = 0
